@@ -1,0 +1,1 @@
+"""The `lpm` command line. Thin: parse, call the library, print."""

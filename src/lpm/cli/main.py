@@ -1,0 +1,63 @@
+"""Entry point of the `lpm` console script.
+
+Each command group lives in its own module with a ``register(app)`` function. User
+errors (``LpmError``, pydantic validation errors, bad parameters) print one line and exit
+with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from lpm.errors import LpmError
+
+app = typer.Typer(
+    name="lpm",
+    help="Latent Pollution Model: energy and CO2e of 2D/3D latent diffusion on CT.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    from lpm.cli import carbon_cmds, energy_cmds, ldm_cmds, study_cmds
+
+    for module in (carbon_cmds, energy_cmds, ldm_cmds, study_cmds):
+        module.register(app)
+
+
+_register_commands()
+
+
+def fail(message: str) -> None:
+    """Print a one-line user error to stderr and exit with code 2."""
+    one_line = " ".join(str(message).split())
+    typer.echo(f"error: {one_line}", err=True)
+    raise SystemExit(2)
+
+
+def _setup_logging() -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(show_path=False, show_time=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; map user errors to one line and exit code 2."""
+    _setup_logging()
+    try:
+        app(args=argv, standalone_mode=True)
+    except LpmError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
