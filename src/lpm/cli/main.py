@@ -50,13 +50,23 @@ def _setup_logging() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map user errors to one line and exit code 2."""
     _setup_logging()
+    import click
+
     try:
-        app(args=argv, standalone_mode=True)
+        rc = app(args=argv, standalone_mode=False)
     except LpmError as exc:
         fail(str(exc))
+    except click.exceptions.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        fail(f"{exc.format_message()}{hint}")
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    if isinstance(rc, int) and rc != 0:
+        raise SystemExit(rc)
 
 
 if __name__ == "__main__":
