@@ -24,9 +24,9 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from lpm.cli import carbon_cmds, energy_cmds, ldm_cmds, study_cmds
+    from lpm.cli import carbon_cmds, energy_cmds, ldm_cmds, report_cmds, study_cmds
 
-    for module in (carbon_cmds, energy_cmds, ldm_cmds, study_cmds):
+    for module in (carbon_cmds, energy_cmds, ldm_cmds, study_cmds, report_cmds):
         module.register(app)
 
 
