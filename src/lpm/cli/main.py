@@ -23,6 +23,27 @@ app = typer.Typer(
 )
 
 
+def _version_callback(value: bool) -> None:
+    if value:
+        from lpm import __version__
+
+        typer.echo(f"lpm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_version_callback,
+        is_eager=True,
+    ),
+) -> None:
+    """Latent Pollution Model: energy and CO2e of 2D/3D latent diffusion on CT."""
+
+
 def _register_commands() -> None:
     from lpm.cli import carbon_cmds, energy_cmds, ldm_cmds, report_cmds, study_cmds
 
@@ -50,16 +71,17 @@ def _setup_logging() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map user errors to one line and exit code 2."""
     _setup_logging()
-    import click
+    from typer.exceptions import Abort, TyperException
 
     try:
         rc = app(args=argv, standalone_mode=False)
     except LpmError as exc:
         fail(str(exc))
-    except click.exceptions.UsageError as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+    except TyperException as exc:  # usage errors and bad parameters
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         fail(f"{exc.format_message()}{hint}")
-    except click.exceptions.Abort:
+    except Abort:
         typer.echo("aborted", err=True)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
