@@ -1,0 +1,474 @@
+"""Grid carbon intensity: the packaged tables, region aliases and source precedence.
+
+Annual look-ups (no ``month``) use ``carbon_intensity_annual.csv``. Without ``year`` the
+most recent year with data wins; within one year the sources rank as
+``SOURCE_PRECEDENCE`` (consumption-based lifecycle data first, the paper's Table 1 last).
+``source=`` and ``basis=`` filter before that choice, so ``source="paper2024"`` reproduces
+the paper's Table 1 exactly. Month look-ups (``"YYYY-MM"``) use the monthly table, and an
+``hour`` (UTC) adds the month × hour-of-day profile; both prefer the lifecycle basis.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import io
+import logging
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from importlib import resources
+
+from lpm.carbon.regions import COUNTRIES, EXTRA_ALIASES, fold
+from lpm.errors import LpmError
+
+log = logging.getLogger(__name__)
+
+BASES = ("direct", "lifecycle")
+# Annual sources, best first, for one region and year when the caller names no source.
+SOURCE_PRECEDENCE = ("electricitymaps", "ember", "eea", "paper2024")
+# Within one source/year (monthly and hourly tables) the basis preferred without basis=.
+BASIS_PRECEDENCE = ("lifecycle", "direct")
+MONTHLY_SOURCE = "electricitymaps_hourly"
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+@dataclass(frozen=True)
+class Intensity:
+    """A grid carbon intensity in g CO2e per kWh and where it comes from."""
+
+    region: str
+    name: str
+    g_per_kwh: float
+    source: str
+    year: int
+    month: int | None = None
+    hour: int | None = None
+    basis: str = "lifecycle"
+
+    def __post_init__(self) -> None:
+        if self.basis not in BASES:
+            raise LpmError(f"basis must be one of {', '.join(BASES)}, not {self.basis!r}.")
+        if not math.isfinite(self.g_per_kwh) or self.g_per_kwh < 0:
+            raise LpmError(
+                f"carbon intensity must be a finite number >= 0 g/kWh, not {self.g_per_kwh}."
+            )
+
+    @property
+    def period(self) -> str:
+        """The time the value describes: ``2022``, ``2022-12`` or ``2022-12 13:00 UTC``."""
+        text = str(self.year)
+        if self.month is not None:
+            text += f"-{self.month:02d}"
+        if self.hour is not None:
+            text += f" {self.hour:02d}:00 UTC"
+        return text
+
+    def describe(self) -> str:
+        """One line of provenance, e.g. ``DE 2022 (paper2024, direct)``."""
+        return f"{self.region} {self.period} ({self.source}, {self.basis})"
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of all fields."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Row:
+    region: str
+    name: str
+    year: int
+    g_per_kwh: float
+    basis: str
+    source: str
+    month: int | None = None
+    hour: int | None = None
+
+
+def _read_csv(filename: str) -> list[dict[str, str]]:
+    text = resources.files("lpm.carbon").joinpath("data", filename).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _parse_rows(records: Iterable[dict[str, str]]) -> list[_Row]:
+    rows = []
+    for rec in records:
+        rows.append(
+            _Row(
+                region=rec["region"],
+                name=rec.get("name", "") or "",
+                year=int(rec["year"]),
+                g_per_kwh=float(rec["g_co2e_per_kwh"]),
+                basis=rec["basis"],
+                source=rec["source"],
+                month=int(rec["month"]) if rec.get("month") else None,
+                hour=int(rec["hour_utc"]) if rec.get("hour_utc") else None,
+            )
+        )
+    return rows
+
+
+def _drop_mislabelled(rows: list[_Row]) -> list[_Row]:
+    """Drop rows whose name column names a different country than their code."""
+    country_of_name = {fold(name): code for code, (_a3, name) in COUNTRIES.items()}
+    kept = []
+    for row in rows:
+        owner = country_of_name.get(fold(row.name)) if row.name else None
+        if owner is not None and owner != row.region:
+            log.debug("dropping mislabelled row %s (name %r belongs to %s)", row, row.name, owner)
+            continue
+        kept.append(row)
+    return kept
+
+
+def _source_rank(source: str) -> int:
+    try:
+        return SOURCE_PRECEDENCE.index(source)
+    except ValueError:
+        return len(SOURCE_PRECEDENCE)
+
+
+def _basis_rank(basis: str) -> int:
+    return BASIS_PRECEDENCE.index(basis)
+
+
+def _join(values: Iterable[object]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """``"2022-03"`` -> ``(2022, 3)``; LpmError for anything else."""
+    match = _MONTH_RE.match(str(month).strip())
+    if not match:
+        raise LpmError(f"month must look like YYYY-MM (e.g. 2022-12), not {month!r}.")
+    year, mon = int(match.group(1)), int(match.group(2))
+    if not 1 <= mon <= 12:
+        raise LpmError(f"month {month!r} is out of range; use a month from 01 to 12.")
+    return year, mon
+
+
+def check_hour(hour: int) -> int:
+    """Return ``hour`` if it is a UTC hour of day (0-23); LpmError otherwise."""
+    if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+        raise LpmError(f"hour must be a whole UTC hour from 0 to 23, not {hour!r}.")
+    return hour
+
+
+class IntensityDatabase:
+    """Annual, monthly and hourly-profile carbon intensities with region aliases."""
+
+    def __init__(self, annual: list[_Row], monthly: list[_Row], hourly: list[_Row]) -> None:
+        self._annual: dict[str, list[_Row]] = defaultdict(list)
+        self._monthly: dict[str, list[_Row]] = defaultdict(list)
+        self._hourly: dict[tuple[str, int, int, str, int], _Row] = {}
+        for row in _drop_mislabelled(annual):
+            self._annual[row.region].append(row)
+        for row in monthly:
+            self._monthly[row.region].append(row)
+        for row in hourly:
+            assert row.month is not None and row.hour is not None
+            self._hourly[(row.region, row.year, row.month, row.basis, row.hour)] = row
+        self._names = self._display_names()
+        self._aliases = self._build_aliases()
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def default(cls) -> IntensityDatabase:
+        """The packaged tables (read once per process, then shared)."""
+        return _default_database()
+
+    @classmethod
+    def from_package_data(cls) -> IntensityDatabase:
+        """Read the packaged CSV tables anew."""
+        return cls(
+            _parse_rows(_read_csv("carbon_intensity_annual.csv")),
+            _parse_rows(_read_csv("carbon_intensity_monthly.csv")),
+            _parse_rows(_read_csv("carbon_intensity_hourly_profile.csv")),
+        )
+
+    def _display_names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for region, rows in self._annual.items():
+            named = sorted((r for r in rows if r.name), key=lambda r: _source_rank(r.source))
+            if named:
+                names[region] = named[0].name
+            elif region in COUNTRIES:
+                names[region] = COUNTRIES[region][1]
+        for region in self._monthly:
+            names.setdefault(region, COUNTRIES.get(region, ("", region))[1])
+        return names
+
+    def _build_aliases(self) -> dict[str, str]:
+        known = set(self._annual) | set(self._monthly)
+        candidates: dict[str, set[str]] = defaultdict(set)
+        for code in known:
+            candidates[fold(code)].add(code)
+        for code, (alpha3, name) in COUNTRIES.items():
+            if code in known:
+                candidates[fold(alpha3)].add(code)
+                candidates[fold(name)].add(code)
+        for region, rows in self._annual.items():
+            for row in rows:
+                if row.name:
+                    candidates[fold(row.name)].add(region)
+        for alias, code in EXTRA_ALIASES.items():
+            if code in known:
+                candidates[fold(alias)].add(code)
+        aliases = {}
+        for key, codes in candidates.items():
+            exact = [c for c in codes if fold(c) == key]
+            if exact:
+                aliases[key] = exact[0]
+            elif len(codes) == 1:
+                aliases[key] = next(iter(codes))
+        return aliases
+
+    # ----------------------------------------------------------------- regions
+    def known_regions(self) -> list[str]:
+        """All region codes with any data, sorted."""
+        return sorted(set(self._annual) | set(self._monthly))
+
+    def name_of(self, region: str) -> str:
+        """Display name of a region code."""
+        return self._names.get(region, region)
+
+    def resolve_region(self, text: str) -> str:
+        """``"DEU"``, ``"Germany"`` or ``"de"`` -> ``"DE"``; LpmError with suggestions."""
+        key = fold(str(text))
+        if not key:
+            raise LpmError("region is empty; give a code such as EU27, DE or US-CAL-CISO.")
+        if key in self._aliases:
+            return self._aliases[key]
+        close = difflib.get_close_matches(key, list(self._aliases), n=5, cutoff=0.6)
+        seen: list[str] = []
+        for match in close:
+            code = self._aliases[match]
+            label = f"{self.name_of(code)} ({code})"
+            if label not in seen:
+                seen.append(label)
+        hint = f" Did you mean {' or '.join(seen[:3])}?" if seen else ""
+        raise LpmError(
+            f"unknown region {text!r}.{hint} Run `lpm regions --search TEXT` to find a region."
+        )
+
+    def aliases_of(self, region: str) -> list[str]:
+        """Every spelling that resolves to ``region`` (codes and names, folded)."""
+        return sorted(k for k, v in self._aliases.items() if v == region)
+
+    def sources(self) -> list[str]:
+        """All source ids in the tables, annual first."""
+        annual = {r.source for rows in self._annual.values() for r in rows}
+        monthly = {r.source for rows in self._monthly.values() for r in rows}
+        return sorted(annual, key=_source_rank) + sorted(monthly - annual)
+
+    # ----------------------------------------------------------------- look-ups
+    def lookup(
+        self,
+        region: str,
+        *,
+        year: int | None = None,
+        month: str | None = None,
+        hour: int | None = None,
+        source: str | None = None,
+        basis: str | None = None,
+    ) -> Intensity:
+        """The carbon intensity for a region, with the precedence in the module docstring."""
+        code = self.resolve_region(region)
+        if basis is not None and basis not in BASES:
+            raise LpmError(f"basis must be direct or lifecycle, not {basis!r}.")
+        if source is not None and source not in self.sources():
+            raise LpmError(f"unknown source {source!r}; known sources: {_join(self.sources())}.")
+        if hour is not None:
+            check_hour(hour)
+        if month is None:
+            if hour is not None:
+                raise LpmError(
+                    "an hour needs a month (e.g. --month 2022-12 --hour 13): "
+                    "the hourly profiles are per month."
+                )
+            return self._annual_lookup(code, year=year, source=source, basis=basis)
+        month_year, mon = parse_month(month)
+        if year is not None and year != month_year:
+            raise LpmError(f"year {year} and month {month} disagree; give only --month.")
+        return self._month_lookup(code, month_year, mon, hour=hour, source=source, basis=basis)
+
+    def _annual_lookup(
+        self, code: str, *, year: int | None, source: str | None, basis: str | None
+    ) -> Intensity:
+        rows = self._annual.get(code, [])
+        if not rows:
+            raise LpmError(
+                f"{code} has only monthly data; give a month, e.g. --month "
+                f"{max(r.year for r in self._monthly[code])}-01."
+            )
+        label = code
+        if source is not None:
+            rows = [r for r in rows if r.source == source]
+            if not rows:
+                have = sorted({r.source for r in self._annual[code]}, key=_source_rank)
+                raise LpmError(
+                    f"source {source} has no annual value for {code}; "
+                    f"sources for {code}: {_join(have)}."
+                )
+            label += f" from {source}"
+        if basis is not None:
+            filtered = [r for r in rows if r.basis == basis]
+            if not filtered:
+                have = sorted({r.basis for r in rows})
+                raise LpmError(f"no {basis} values for {label}; available basis: {_join(have)}.")
+            rows = filtered
+            label += f" ({basis})"
+        if year is not None:
+            at_year = [r for r in rows if r.year == year]
+            if not at_year:
+                years = sorted({r.year for r in rows})
+                raise LpmError(
+                    f"no carbon intensity for {label} in {year}; years available: {_join(years)}."
+                )
+            rows = at_year
+        best = min(rows, key=lambda r: (-r.year, _source_rank(r.source), _basis_rank(r.basis)))
+        return self._intensity(best)
+
+    def _month_lookup(
+        self,
+        code: str,
+        year: int,
+        month: int,
+        *,
+        hour: int | None,
+        source: str | None,
+        basis: str | None,
+    ) -> Intensity:
+        if source is not None and source != MONTHLY_SOURCE:
+            raise LpmError(
+                f"monthly values come only from source {MONTHLY_SOURCE}, not {source}; "
+                "drop --source or the month."
+            )
+        rows = self._monthly.get(code, [])
+        if not rows:
+            raise LpmError(
+                f"no monthly carbon intensity for {code}; monthly data exist for "
+                f"{_join(sorted(self._monthly))}."
+            )
+        if basis is not None:
+            rows = [r for r in rows if r.basis == basis]
+        at_year = [r for r in rows if r.year == year]
+        if not at_year:
+            years = sorted({r.year for r in rows})
+            raise LpmError(
+                f"no monthly carbon intensity for {code} in {year}; years available: "
+                f"{_join(years)}."
+            )
+        at_month = [r for r in at_year if r.month == month]
+        if not at_month:
+            have = sorted({r.month for r in at_year})
+            raise LpmError(f"no value for {code} in {year}-{month:02d}; months: {_join(have)}.")
+        best = min(at_month, key=lambda r: _basis_rank(r.basis))
+        if hour is None:
+            return self._intensity(best)
+        profile = self._hourly.get((code, year, month, best.basis, hour))
+        if profile is None:
+            raise LpmError(
+                f"no hourly profile for {code} in {year}-{month:02d} ({best.basis}); "
+                "drop --hour for the monthly mean."
+            )
+        return self._intensity(profile)
+
+    def _intensity(self, row: _Row) -> Intensity:
+        return Intensity(
+            region=row.region,
+            name=self.name_of(row.region),
+            g_per_kwh=row.g_per_kwh,
+            source=row.source,
+            year=row.year,
+            month=row.month,
+            hour=row.hour,
+            basis=row.basis,
+        )
+
+    def years(
+        self, region: str, *, source: str | None = None, basis: str | None = None
+    ) -> list[int]:
+        """Years with annual data for a region (after the optional filters)."""
+        code = self.resolve_region(region)
+        rows = self._annual.get(code, [])
+        return sorted(
+            {
+                r.year
+                for r in rows
+                if (source is None or r.source == source) and (basis is None or r.basis == basis)
+            }
+        )
+
+    def months(self, region: str, year: int, *, basis: str | None = None) -> list[Intensity]:
+        """The twelve monthly values of a year (Fig. 3b of the paper), January first."""
+        code = self.resolve_region(region)
+        result = []
+        for month in range(1, 13):
+            result.append(self.lookup(code, month=f"{year:04d}-{month:02d}", basis=basis))
+        bases = {i.basis for i in result}
+        if len(bases) > 1:  # pragma: no cover - the table always has both bases per month
+            raise LpmError(f"{code} {year} mixes bases; pick one with --basis.")
+        return result
+
+    def lookup_many(
+        self,
+        regions: Iterable[str],
+        *,
+        year: int | None = None,
+        month: str | None = None,
+        hour: int | None = None,
+        source: str | None = None,
+        basis: str | None = None,
+    ) -> list[Intensity]:
+        """Look up several regions on one basis (bases are never mixed in a comparison).
+
+        Without ``basis`` each region gets its usual value; if the bases differ, every
+        region is looked up again with the basis all of them have (lifecycle first).
+        """
+        kwargs = {"year": year, "month": month, "hour": hour, "source": source}
+        codes = [self.resolve_region(r) for r in regions]
+        if not codes:
+            raise LpmError("no regions to compare; give a list such as SE,DE,PL.")
+        found = [self.lookup(c, basis=basis, **kwargs) for c in codes]
+        if basis is not None or len({i.basis for i in found}) == 1:
+            return found
+        for common in BASIS_PRECEDENCE:
+            try:
+                return [self.lookup(c, basis=common, **kwargs) for c in codes]
+            except LpmError:
+                continue
+        raise LpmError(
+            f"{_join(codes)} have no basis in common for this period; "
+            "compare fewer regions or pick --source."
+        )
+
+    def regions(self, *, source: str | None = None, basis: str | None = None) -> list[Intensity]:
+        """The latest annual intensity per region (precedence applied), sorted by code."""
+        result = []
+        for code in sorted(self._annual):
+            try:
+                result.append(self._annual_lookup(code, year=None, source=source, basis=basis))
+            except LpmError:
+                continue
+        return result
+
+    def search(self, text: str) -> list[Intensity]:
+        """Regions whose code, name or alias contains ``text`` (case-insensitive)."""
+        key = fold(text)
+        return [
+            i
+            for i in self.regions()
+            if key in fold(i.region)
+            or key in fold(i.name)
+            or any(key in alias for alias in self.aliases_of(i.region))
+        ]
+
+
+@functools.lru_cache(maxsize=1)
+def _default_database() -> IntensityDatabase:
+    return IntensityDatabase.from_package_data()
