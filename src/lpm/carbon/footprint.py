@@ -119,6 +119,7 @@ def footprint(
     flight_class: str = DEFAULT_FLIGHT_CLASS,
     budget: str = DEFAULT_BUDGET,
     database: IntensityDatabase | None = None,
+    live: bool = False,
 ) -> Footprint:
     """Eq. 1 from IT energy in kWh; ``intensity`` overrides the region look-up."""
     energy = _check_amount(it_energy_kwh, "energy", "kWh")
