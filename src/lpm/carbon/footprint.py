@@ -43,6 +43,11 @@ def _check_amount(value: float, what: str, unit: str) -> float:
     return number
 
 
+def check_energy_kwh(it_energy_kwh: float, what: str = "energy") -> float:
+    """Return the energy as float if it is finite and >= 0 kWh; LpmError otherwise."""
+    return _check_amount(it_energy_kwh, what, "kWh")
+
+
 def check_pue(pue: float) -> float:
     """Return ``pue`` if it is a finite number >= 1; LpmError otherwise."""
     try:
