@@ -20,8 +20,16 @@ def _print_json(obj: object) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
-def _kg(value: float) -> str:
-    return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+def _kg(value: float, like: float | None = None) -> str:
+    """Format kg with 3 decimals below 10 kg, else 1 (``like`` picks by another value)."""
+    ref = value if like is None else like
+    return f"{value:,.3f}" if ref < 10 else f"{value:,.1f}"
+
+
+def _console() -> Console:
+    """A console that does not squeeze tables to 80 columns when output is piped."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
 
 
 def _ratio_text(values: list[float]) -> str:
@@ -40,11 +48,9 @@ def _show_one(console: Console, fp: Footprint) -> None:
     table.add_row("IT energy", f"{fp.it_energy_kwh:,.4g}{std} kWh")
     table.add_row("PUE", f"{fp.pue:g}")
     table.add_row("facility energy", f"{fp.facility_energy_kwh:,.4g} kWh")
-    table.add_row(
-        "carbon intensity",
-        f"{i.g_per_kwh:g} g/kWh ({i.region} {i.period}, {i.source}, {i.basis})",
-    )
-    co2_std = f" ± {_kg(fp.co2e_kg_std)}" if fp.co2e_kg_std else ""
+    table.add_row("carbon intensity", f"{i.g_per_kwh:g} g/kWh")
+    table.add_row("intensity from", f"{i.region} {i.period}, {i.source}, {i.basis}")
+    co2_std = f" ± {_kg(fp.co2e_kg_std, like=fp.co2e_kg)}" if fp.co2e_kg_std else ""
     table.add_row("CO2e", f"{_kg(fp.co2e_kg)}{co2_std} kg")
     e = fp.equivalents
     table.add_row("car (108.2 g/km)", f"{e.car_km:,.0f} km")
@@ -169,7 +175,7 @@ def co2(
         "flight_class": flight_class,
         "budget": budget,
     }
-    console = Console()
+    console = _console()
     if compare_regions is not None:
         names = [r for r in (part.strip() for part in compare_regions.split(",")) if r]
         intensities = db.lookup_many(
@@ -229,7 +235,7 @@ def regions(
         table.add_column(col, justify="right" if col in ("g/kWh", "year") else "left")
     for i in found:
         table.add_row(i.region, i.name, f"{i.g_per_kwh:g}", str(i.year), i.basis, i.source)
-    Console().print(table)
+    _console().print(table)
 
 
 def register(app: typer.Typer) -> None:
