@@ -1,0 +1,91 @@
+"""Built-in study specs: ``paper`` (the paper's grid, for GPUs) and ``quick`` (a CPU demo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lpm.errors import LpmError
+from lpm.study.spec import StudySpec, spec_from_dict
+
+# Table 1 of the paper (2022 yearly averages, source id paper2024) and Fig. 3b (DE, 2022).
+_REGIONS = ["SE", "DE", "PL", "CN", "US", "EU27"]
+_MONTHS = {"region": "DE", "year": 2022}
+
+PAPER: dict[str, Any] = {
+    "name": "paper",
+    "design": "one_factor",
+    "dims": [2, 3],
+    # §2.1: 2D 192², 256², 320², 512²; 3D 64³, 128³, 192³, 256×256×192.
+    "image_sizes": {"2d": [192, 256, 320, 512], "3d": [64, 128, 192, "256x256x192"]},
+    # §3.2: model sizes are compared at 256² (2D) and 192³ (3D).
+    "model_sizes": ["small", "medium", "large"],
+    "model_size_image": {"2d": 256, "3d": 192},
+    # §3.4: 1 vs 4 GPUs with the same batch per GPU; 1000 vs 200 inference steps.
+    "processes": [1, 4],
+    "global_batch": "same_per_gpu",
+    "sampler": "ddpm",
+    "steps": [1000, 200],
+    "base": {"image_size": {"2d": 256, "3d": 192}, "model": "medium", "processes": 1},
+    "regions": _REGIONS,
+    "intensity_source": "paper2024",
+    "region": "EU27",
+    "months": _MONTHS,
+    # §2.4: averaged over 50 epochs / 50 samples; §3.1: predicted for 150k / 10k.
+    "measure": {
+        "train_iterations": 6000,
+        "warmup_iterations": 50,
+        "samples": 50,
+        "warmup_samples": 1,
+        "interval_s": 1.0,
+        "autoencoder_iterations": 0,
+    },
+    "targets": {"train_iterations": 150_000, "samples": 10_000, "steps": 1000},
+    "pue": 1.55,
+    "data": "phantom",
+    "batch_size": 1,
+}
+
+QUICK: dict[str, Any] = {
+    "name": "quick",
+    "design": "one_factor",
+    "dims": [2, 3],
+    "image_sizes": {"2d": [32, 64], "3d": [16, 32]},
+    "model_sizes": ["small", "medium", "large"],
+    "processes": [1, 2],
+    "global_batch": "same_per_gpu",
+    "sampler": "ddim",
+    # Steps cost nothing to add: sampling is measured per denoising step (5 per sample
+    # here) and the prediction multiplies by each step count, as for the paper's grid.
+    "steps": [1000, 200],
+    "base": {"image_size": {"2d": 32, "3d": 16}, "model": "medium", "processes": 1},
+    "regions": _REGIONS,
+    "intensity_source": "paper2024",
+    "region": "EU27",
+    "months": _MONTHS,
+    "measure": {
+        "train_iterations": 8,
+        "warmup_iterations": 2,
+        "samples": 2,
+        "sample_steps": 5,
+        "warmup_samples": 1,
+        "interval_s": 0.1,
+        "autoencoder_iterations": 0,
+    },
+    "targets": {"train_iterations": 150_000, "samples": 10_000, "steps": 1000},
+    "pue": 1.55,
+    "data": "phantom",
+    "batch_size": 2,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER, "quick": QUICK}
+
+
+def preset_spec(name: str) -> StudySpec:
+    """The built-in spec called `name` (``paper`` or ``quick``)."""
+    try:
+        data = PRESETS[name]
+    except KeyError:
+        raise LpmError(
+            f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}"
+        ) from None
+    return spec_from_dict(data, source=f"preset {name}")

@@ -1,0 +1,158 @@
+"""Run a study: measure each job, append its records, skip what is already finished."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from lpm.study.executors import Executor, SerialExecutor
+from lpm.study.grid import Job, jobs
+from lpm.study.spec import StudySpec
+from lpm.study.store import ResultsStore, write_record_file
+
+log = logging.getLogger(__name__)
+
+MeasureFn = Callable[[Job, StudySpec, Path], list[dict]]
+"""Measures one job in a work directory and returns one record per scenario it covers."""
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    """What a run of the study left in its directory."""
+
+    out_dir: Path
+    records: list[dict]
+    measured_ids: list[str] = field(default_factory=list)
+    skipped_ids: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # job id -> error
+
+
+def run_job(
+    job: Job,
+    *,
+    spec: StudySpec,
+    out_dir: str,
+    measure: MeasureFn,
+    threads: int | None = None,
+) -> list[dict]:
+    """Measure one job (in whatever process runs it) and leave its records in records/."""
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        import torch
+
+        torch.set_num_threads(threads)
+    store = ResultsStore(out_dir)
+    work_dir = store.out_dir / "work" / job.job_id
+    records = measure(job, spec, work_dir)
+    expected = set(job.scenario_ids)
+    got = [r.get("scenario_id") for r in records]
+    if set(got) != expected or len(got) != len(expected):
+        raise RuntimeError(f"measure returned records {got} for job {job.job_id}, not {expected}")
+    for rec in records:
+        write_record_file(store.records_dir, rec)
+    return records
+
+
+def _default_measure() -> MeasureFn:
+    from lpm.study.measure import measure_job
+
+    return measure_job
+
+
+def run_study(
+    spec: StudySpec,
+    out_dir: str | Path,
+    *,
+    executor: Executor | None = None,
+    measure: MeasureFn | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    console: Console | None = None,
+) -> StudyOutcome:
+    """Run every scenario of `spec` not yet finished in `out_dir` and return the outcome.
+
+    Writes ``out_dir/spec.yaml`` and appends one record per scenario to
+    ``out_dir/results.jsonl``. A re-run skips finished scenarios. `measure` defaults to
+    the real measurement with lpm.ldm (``lpm.study.measure.measure_job``); `workers` is
+    the number of parallel jobs, used to share the CPU threads between them.
+    """
+    store = ResultsStore(out_dir)
+    store.init(spec)
+    merged = store.merge_record_files()
+    if merged:
+        log.info("merged %d records that workers had finished", len(merged))
+    finished = store.finished_ids()
+    all_jobs = jobs(spec)
+    todo = [j for j in all_jobs if not set(j.scenario_ids) <= finished]
+    skipped = [sid for j in all_jobs for sid in j.scenario_ids if sid in finished]
+    total = sum(len(j.scenario_ids) for j in all_jobs)
+
+    threads = None
+    if measure is None:
+        measure = _default_measure()
+        if workers > 1:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+    fn = functools.partial(
+        run_job, spec=spec, out_dir=str(store.out_dir), measure=measure, threads=threads
+    )
+    executor = executor or SerialExecutor()
+    measured: list[str] = []
+    failed: dict[str, str] = {}
+
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]study[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("scenarios"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+        transient=False,
+    )
+
+    with bar:
+        task = bar.add_task(
+            f"{len(todo)} runs to go" if todo else "all done",
+            total=total,
+            completed=len(skipped),
+        )
+
+        def on_done(job: Job, result: list[dict] | BaseException) -> None:
+            if isinstance(result, BaseException):
+                error = f"{type(result).__name__}: {result}"
+                failed[job.job_id] = error
+                store.record_failure(job.job_id, job.scenario_ids, error)
+                log.error("scenario run %s failed: %s", job.job_id, error)
+            else:
+                measured.extend(store.append(result))
+            bar.update(task, advance=len(job.scenario_ids), description=job.job_id)
+
+        if todo:
+            executor.run(todo, fn, on_done)
+        bar.update(task, description="done")
+
+    return StudyOutcome(
+        out_dir=store.out_dir,
+        records=store.records(),
+        measured_ids=measured,
+        skipped_ids=skipped,
+        failed=failed,
+    )

@@ -1,0 +1,270 @@
+"""The study spec: what to sweep, how long to measure, what to predict.
+
+A spec is YAML validated by pydantic. Unknown fields are errors (a typo in a dimension's
+name must not silently drop that dimension), and every validation error is turned into an
+``LpmError`` whose one line names the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lpm.errors import LpmError
+
+Size = tuple[int, ...]
+DimsKey = Literal["2d", "3d"]
+ModelName = Literal["small", "medium", "large"]
+
+DIMS_KEYS: dict[int, DimsKey] = {2: "2d", 3: "3d"}
+
+
+def parse_size(value: Any, dims: int) -> Size:
+    """Parse 256, "256", "256x256x192" or [256, 256, 192] into a shape with `dims` entries."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an image size")
+    if isinstance(value, int):
+        parts = [value] * dims
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            parts = [int(p) for p in text.split("x")]
+        except ValueError:
+            raise ValueError(f"{value!r} is not an image size like 256 or 256x256x192") from None
+        if len(parts) == 1:
+            parts = parts * dims
+    elif isinstance(value, list | tuple) and all(
+        isinstance(p, int) and not isinstance(p, bool) for p in value
+    ):
+        parts = list(value)
+    else:
+        raise ValueError(f"{value!r} is not an image size like 256 or 256x256x192")
+    if len(parts) != dims:
+        raise ValueError(f"{value!r} has {len(parts)} axes but a {dims}D model needs {dims}")
+    if any(p <= 0 for p in parts):
+        raise ValueError(f"{value!r} has an axis that is not positive")
+    return tuple(parts)
+
+
+def size_label(size: Size) -> str:
+    """64 for a cube or square, 256x256x192 otherwise."""
+    return str(size[0]) if len(set(size)) == 1 else "x".join(str(s) for s in size)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Base(_Strict):
+    """The base scenario of a one-factor-at-a-time design (None: the first of each list)."""
+
+    image_size: dict[DimsKey, Any] = Field(default_factory=dict)
+    model: ModelName | None = None
+    processes: int | None = None
+    steps: int | None = None
+
+
+class Measure(_Strict):
+    """How long each scenario runs to be measured."""
+
+    train_iterations: int = Field(6000, ge=1, description="measured training iterations")
+    warmup_iterations: int = Field(0, ge=0, description="iterations run first, not measured")
+    samples: int = Field(50, ge=1, description="samples generated while measuring")
+    sample_steps: int | None = Field(
+        None, ge=1, description="denoising steps per measured sample (None: the largest steps)"
+    )
+    warmup_samples: int = Field(0, ge=0, description="samples generated first, not measured")
+    interval_s: float = Field(1.0, gt=0, description="energy sampling interval")
+    autoencoder_iterations: int = Field(
+        0, ge=0, description="iterations to train each autoencoder before the diffusion model"
+    )
+
+
+class Targets(_Strict):
+    """What the measurements are extrapolated to (the paper: 150 000 / 10 000 / 1000)."""
+
+    train_iterations: int = Field(150_000, ge=1)
+    samples: int = Field(10_000, ge=1)
+    steps: int = Field(1000, ge=1, description="denoising steps of the main synthesis figures")
+
+
+class Months(_Strict):
+    """The months whose carbon intensity the report compares (the paper: DE 2022)."""
+
+    region: str = "DE"
+    year: int = 2022
+
+
+class StudySpec(_Strict):
+    """A footprint study: the grid of scenarios, the measurement budget and the targets."""
+
+    name: str = "study"
+    design: Literal["one_factor", "full"] = "one_factor"
+    dims: list[Literal[2, 3]] = Field(default_factory=lambda: [2, 3])
+    image_sizes: dict[DimsKey, list[Any]] = Field(default_factory=dict)
+    model_sizes: list[ModelName] = Field(default_factory=lambda: ["small", "medium", "large"])
+    model_size_image: dict[DimsKey, Any] = Field(
+        default_factory=dict,
+        description="image size at which model sizes are compared (None: the base size)",
+    )
+    processes: list[int] = Field(default_factory=lambda: [1])
+    sampler: str = "ddim"
+    steps: list[int] = Field(default_factory=lambda: [1000])
+    base: Base = Field(default_factory=Base)
+    regions: list[str] = Field(default_factory=lambda: ["EU27"])
+    intensity_source: str | None = None
+    region: str = "EU27"
+    months: Months | None = None
+    measure: Measure = Field(default_factory=Measure)
+    targets: Targets = Field(default_factory=Targets)
+    pue: float = Field(1.55, ge=1.0)
+    data: str = "phantom"
+    batch_size: int = Field(1, ge=1)
+    global_batch: Literal["same_global", "same_per_gpu"] = "same_per_gpu"
+    seed: int = 0
+
+    @field_validator("dims", "model_sizes", "processes", "steps", "regions")
+    @classmethod
+    def _not_empty(cls, value: list[Any]) -> list[Any]:
+        if not value:
+            raise ValueError("the list is empty, so the study grid would be empty")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists a value twice: {value}")
+        return value
+
+    @field_validator("processes", "steps")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        bad = [v for v in value if v < 1]
+        if bad:
+            raise ValueError(f"must be at least 1, got {bad[0]}")
+        return value
+
+    @field_validator("sampler")
+    @classmethod
+    def _sampler(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name a sampler, e.g. ddim or ddpm")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _grid(self) -> StudySpec:
+        for dims in self.dims:
+            key = DIMS_KEYS[dims]
+            sizes = self.image_sizes.get(key)
+            if not sizes:
+                raise ValueError(
+                    f"image_sizes.{key}: no image size for the {dims}D models, so the "
+                    "study grid would be empty; list at least one"
+                )
+            parsed = _parse_all(sizes, dims, f"image_sizes.{key}")
+            if len(set(parsed)) != len(parsed):
+                raise ValueError(f"image_sizes.{key}: lists a size twice")
+            for field, value in (
+                ("base.image_size", self.base.image_size.get(key)),
+                ("model_size_image", self.model_size_image.get(key)),
+            ):
+                if value is not None:
+                    _parse_all([value], dims, f"{field}.{key}")
+        if self.design == "one_factor":
+            self._check_base()
+        return self
+
+    def _check_base(self) -> None:
+        checks = (
+            ("model", self.base.model, self.model_sizes),
+            ("processes", self.base.processes, self.processes),
+            ("steps", self.base.steps, self.steps),
+        )
+        for name, value, options in checks:
+            if value is not None and value not in options:
+                raise ValueError(f"base.{name} {value!r} is not one of {name} {options}")
+
+    # -- derived views ---------------------------------------------------------------
+
+    def sizes_for(self, dims: int) -> list[Size]:
+        """The image sizes of the `dims`-D models, parsed."""
+        return [parse_size(v, dims) for v in self.image_sizes[DIMS_KEYS[dims]]]
+
+    def base_size(self, dims: int) -> Size:
+        """The base image size of the `dims`-D models."""
+        value = self.base.image_size.get(DIMS_KEYS[dims])
+        return parse_size(value, dims) if value is not None else self.sizes_for(dims)[0]
+
+    def model_size_at(self, dims: int) -> Size:
+        """The image size at which small/medium/large are compared."""
+        value = self.model_size_image.get(DIMS_KEYS[dims])
+        return parse_size(value, dims) if value is not None else self.base_size(dims)
+
+    def base_model(self) -> str:
+        return self.base.model or self.model_sizes[0]
+
+    def base_processes(self) -> int:
+        return self.base.processes or self.processes[0]
+
+    def base_steps(self) -> int:
+        """base.steps, else targets.steps when listed in steps, else the first of steps."""
+        if self.base.steps is not None:
+            return self.base.steps
+        return self.targets.steps if self.targets.steps in self.steps else self.steps[0]
+
+    def to_yaml(self) -> str:
+        """The spec as YAML, readable by `load_spec` (this is DIR/spec.yaml)."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _parse_all(values: list[Any], dims: int, where: str) -> list[Size]:
+    out = []
+    for value in values:
+        try:
+            out.append(parse_size(value, dims))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    return out
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    """One line naming the first field that is wrong."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        known = ", ".join(StudySpec.model_fields) if len(err["loc"]) == 1 else ""
+        hint = f" (known fields: {known})" if known else ""
+        return f"{source}: unknown field '{loc}'{hint}; remove or rename it"
+    msg = err["msg"].removeprefix("Value error, ")
+    where = f"{loc}: " if loc else ""
+    got = ""
+    if "input" in err and err["type"] not in ("value_error", "missing") and loc:
+        got = f" (got {err['input']!r})"
+    return f"{source}: {where}{msg}{got}; fix the spec and run again"
+
+
+def spec_from_dict(data: Any, *, source: str = "spec") -> StudySpec:
+    """Validate a mapping into a StudySpec; errors become one-line LpmErrors."""
+    if not isinstance(data, dict):
+        raise LpmError(f"{source}: a study spec must be a YAML mapping of fields, not {data!r}")
+    try:
+        return StudySpec.model_validate(data)
+    except ValidationError as exc:
+        raise LpmError(_format_error(exc, source)) from None
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study spec from a YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LpmError(f"study spec {path} does not exist; give a YAML file or --preset") from None
+    except OSError as exc:
+        raise LpmError(f"study spec {path} cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise LpmError(f"study spec {path} is not valid YAML{where}; fix the syntax") from None
+    return spec_from_dict(data, source=str(path))

@@ -1,0 +1,183 @@
+"""The results of a study on disk: DIR/results.jsonl, DIR/spec.yaml, DIR/records/.
+
+``results.jsonl`` is append-only, one JSON object per finished scenario, each line written
+in one call and fsynced, so a kill -9 loses at most the line being written; a torn last
+line is cut off before the next append. Workers (local processes or Slurm jobs) first
+write each record to ``records/<scenario_id>.json`` (write to a temporary file, then
+rename), and the parent merges those files into ``results.jsonl`` by scenario id, so
+nothing is lost when the parent dies and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from lpm.errors import LpmError
+from lpm.study.spec import StudySpec, load_spec
+
+log = logging.getLogger(__name__)
+
+RESULTS_NAME = "results.jsonl"
+SPEC_NAME = "spec.yaml"
+RECORDS_DIR = "records"
+FAILURES_NAME = "failures.jsonl"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_record_file(records_dir: Path, record: dict) -> Path:
+    """Write one record atomically to ``records_dir/<scenario_id>.json``."""
+    records_dir.mkdir(parents=True, exist_ok=True)
+    final = records_dir / f"{record['scenario_id']}.json"
+    tmp = records_dir / f".{record['scenario_id']}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(records_dir)
+    return final
+
+
+class ResultsStore:
+    """One study directory: its spec, its finished records and its failures."""
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.results_path = self.out_dir / RESULTS_NAME
+        self.spec_path = self.out_dir / SPEC_NAME
+        self.records_dir = self.out_dir / RECORDS_DIR
+        self.failures_path = self.out_dir / FAILURES_NAME
+
+    # -- spec --------------------------------------------------------------------------
+
+    def init(self, spec: StudySpec) -> None:
+        """Create the directory and write spec.yaml; refuse a directory of another study."""
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LpmError(f"cannot create {self.out_dir}: {exc.strerror}") from None
+        if self.spec_path.exists():
+            old = load_spec(self.spec_path)
+            if old != spec:
+                raise LpmError(
+                    f"{self.out_dir} holds a study with a different spec; resume it with the "
+                    "same spec (its spec.yaml) or choose another --out directory"
+                )
+            return
+        tmp = self.spec_path.with_suffix(".yaml.tmp")
+        tmp.write_text(spec.to_yaml(), encoding="utf-8")
+        os.replace(tmp, self.spec_path)
+
+    def spec(self) -> StudySpec:
+        return load_spec(self.spec_path)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def records(self) -> list[dict]:
+        """The finished records in results.jsonl (a torn last line is ignored)."""
+        if not self.results_path.exists():
+            return []
+        out: list[dict] = []
+        seen: set[str] = set()
+        with open(self.results_path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break  # torn tail of a killed write
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    log.warning("skipping an unreadable line in %s", self.results_path)
+                    continue
+                sid = rec.get("scenario_id") if isinstance(rec, dict) else None
+                if sid and sid not in seen:
+                    seen.add(sid)
+                    out.append(rec)
+        return out
+
+    def finished_ids(self) -> set[str]:
+        return {r["scenario_id"] for r in self.records()}
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _repair_tail(self) -> None:
+        """Cut a torn last line (a write interrupted by a kill) before appending."""
+        if not self.results_path.exists():
+            return
+        with open(self.results_path, "rb+") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            fh.seek(0)
+            data = fh.read()
+            keep = data.rfind(b"\n") + 1
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+            log.warning("cut a partly written record from the end of %s", self.results_path)
+
+    def append(self, records: Iterable[dict]) -> list[str]:
+        """Append records not yet in results.jsonl; returns the ids written."""
+        self._repair_tail()
+        have = self.finished_ids()
+        written: list[str] = []
+        with open(self.results_path, "a", encoding="utf-8") as fh:
+            for rec in records:
+                sid = rec["scenario_id"]
+                if sid in have:
+                    continue
+                fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+                have.add(sid)
+                written.append(sid)
+        return written
+
+    def merge_record_files(self) -> list[str]:
+        """Append the records that workers left in records/ and that are not merged yet."""
+        if not self.records_dir.is_dir():
+            return []
+        pending = []
+        for path in sorted(self.records_dir.glob("*.json")):
+            try:
+                rec = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                log.warning("skipping unreadable record file %s", path)
+                continue
+            if isinstance(rec, dict) and rec.get("scenario_id"):
+                pending.append(rec)
+        return self.append(pending)
+
+    def record_failure(self, job_id: str, scenario_ids: list[str], error: str) -> None:
+        """Note a failed job in failures.jsonl (it is retried on the next run)."""
+        from datetime import UTC, datetime
+
+        line = {
+            "job_id": job_id,
+            "scenario_ids": scenario_ids,
+            "error": error,
+            "failed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        with open(self.failures_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
