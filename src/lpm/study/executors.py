@@ -64,8 +64,9 @@ class SlurmExecutor:
     """Each job as a Slurm job through submitit (``--executor slurm``).
 
     ``cluster`` is passed to ``submitit.AutoExecutor``: None picks Slurm when ``sbatch``
-    exists (else an LpmError), ``"local"`` runs jobs as local processes (for tests). ``parameters`` go to ``update_parameters`` (e.g. ``slurm_partition``,
-    ``timeout_min``); each job asks for as many GPUs as it has training processes.
+    exists (else an LpmError), ``"local"`` runs jobs as local processes (for tests).
+    ``parameters`` go to ``update_parameters`` (e.g. ``slurm_partition``, ``timeout_min``);
+    each job asks for as many GPUs as it has training processes.
     """
 
     def __init__(
