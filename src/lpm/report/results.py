@@ -76,6 +76,8 @@ class ReportSpec:
     months_basis: str | None = DEFAULT_MONTHS_BASIS
     targets: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
     pue: float | None = None
+    base_region: str | None = None
+    base: dict[str, Any] = field(default_factory=dict)
     from_file: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -225,6 +227,10 @@ def spec_from_mapping(raw: dict[str, Any], *, from_file: bool = True) -> ReportS
         months_basis=str(months_basis) if months_basis else None,
         targets=targets,
         pue=float(pue) if pue is not None else None,
+        base_region=str(raw["region"]) if raw.get("region") else None,
+        base={k: v for k, v in (raw.get("base") or {}).items() if v not in (None, {}, [])}
+        if isinstance(raw.get("base"), dict)
+        else {},
         from_file=from_file,
         raw=dict(raw),
     )
