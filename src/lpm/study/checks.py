@@ -1,0 +1,78 @@
+"""Checks of a spec against the world: data on disk, known regions, sizes the models take.
+
+These run before any scenario does, so that a typo fails in a second, not after an hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from lpm.errors import LpmError
+from lpm.study.grid import scenarios
+from lpm.study.spec import StudySpec, size_label
+
+MultipleFn = Callable[[int, str], int]
+"""(dims, model) -> the number every image axis must be a multiple of."""
+
+
+def check_data(spec: StudySpec) -> None:
+    """``data`` is ``phantom`` or an existing path."""
+    if spec.data != "phantom" and not Path(spec.data).expanduser().exists():
+        raise LpmError(f"spec data: {spec.data} does not exist; give a path or 'phantom'")
+
+
+def check_regions(spec: StudySpec) -> None:
+    """Every region (and the months' region and year) has an intensity in lpm.carbon."""
+    from lpm.carbon import IntensityDatabase
+
+    db = IntensityDatabase.default()
+    for where, region in [("region", spec.region)] + [("regions", r) for r in spec.regions]:
+        try:
+            db.lookup(region, source=spec.intensity_source)
+        except LpmError as exc:
+            raise LpmError(f"spec {where}: {exc}") from None
+    if spec.months is not None:
+        try:
+            db.lookup(spec.months.region, month=f"{spec.months.year}-01")
+        except LpmError as exc:
+            raise LpmError(f"spec months: {exc}") from None
+
+
+def size_multiple(dims: int, model: str) -> int:
+    """The multiple every image axis needs: autoencoder × diffusion UNet downsampling."""
+    from lpm import ldm
+
+    fn = getattr(ldm, "size_multiple", None)
+    if callable(fn):
+        return int(fn(dims, model))
+    unet = ldm.preset(dims, model)
+    levels = len(unet.get("channels", unet.get("num_channels", ())))
+    unet_factor = 2 ** max(levels - 1, 0)
+    ae_factor = int(getattr(ldm.AutoencoderConfig(dims=dims), "downsample", 4))
+    return ae_factor * unet_factor
+
+
+def check_sizes(spec: StudySpec, multiple: MultipleFn | None = None) -> None:
+    """Each scenario's image axes are multiples of what its model downsamples by."""
+    multiple = multiple or size_multiple
+    for sc in scenarios(spec):
+        m = multiple(sc.dims, sc.model)
+        if any(axis % m for axis in sc.size):
+            raise LpmError(
+                f"spec image size {size_label(sc.size)} cannot be taken by the {sc.dims}D "
+                f"{sc.model} model: every axis must be a multiple of {m} (autoencoder x UNet "
+                f"downsampling); use e.g. {_nearest(sc.size, m)}"
+            )
+
+
+def _nearest(size: tuple[int, ...], m: int) -> str:
+    fixed = tuple(max(m, round(a / m) * m) for a in size)
+    return size_label(fixed)
+
+
+def check_spec(spec: StudySpec, *, multiple: MultipleFn | None = None) -> None:
+    """All checks a spec must pass before its study runs."""
+    check_data(spec)
+    check_regions(spec)
+    check_sizes(spec, multiple)

@@ -1,0 +1,127 @@
+"""The real measurement of one job: a short training run and a short sampling run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from lpm.study.grid import Job
+from lpm.study.records import build_records
+from lpm.study.spec import StudySpec
+
+
+def hardware_context() -> dict[str, Any]:
+    """What ran the measurement (CPU, GPUs, software), for the report."""
+    import torch
+
+    ctx: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu_count": os.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "gpus": [],
+    }
+    try:
+        from lpm.energy.estimated import cpu_model_name
+
+        ctx["cpu"] = cpu_model_name() or ctx["cpu"]
+    except (ImportError, OSError):
+        pass
+    if torch.cuda.is_available():
+        ctx["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return ctx
+
+
+def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
+    """Train and sample `job`'s model just long enough to measure; one record per scenario.
+
+    Training runs ``measure.warmup_iterations + measure.train_iterations`` iterations (the
+    warm-up is excluded from the statistics); sampling generates ``measure.samples``
+    samples with ``measure.sample_steps`` denoising steps each (default: the largest step
+    count of the job) and its statistics are per denoising step.
+    """
+    from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
+
+    started = time.monotonic()
+    # A job killed half-way is measured again from scratch, never resumed.
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    m = spec.measure
+    autoencoder = _autoencoder(job, spec, work_dir) if m.autoencoder_iterations else None
+    train_cfg: dict[str, Any] = {
+        "dims": job.dims,
+        "size": tuple(job.size),
+        "model": job.model,
+        "data": spec.data,
+        "iterations": m.warmup_iterations + m.train_iterations,
+        "warmup_iterations": m.warmup_iterations,
+        "batch_size": spec.batch_size,
+        "autoencoder": str(autoencoder) if autoencoder else None,
+        "out": str(work_dir / "train"),
+        "seed": spec.seed,
+        "global_batch": spec.global_batch,
+        "interval_s": m.interval_s,
+        "pue": spec.pue,
+        "region": spec.region,
+    }
+    if job.processes > 1:
+        from lpm.study.ddp import train_distributed
+
+        train = train_distributed(train_cfg, job.processes, work_dir / "ddp")
+    else:
+        train = train_ldm(TrainConfig(**train_cfg)).to_dict()
+
+    steps_per_sample = m.sample_steps or max(job.steps)
+    sample_cfg = SampleConfig(
+        run=str(work_dir / "train"),
+        n=m.warmup_samples + m.samples,
+        steps=steps_per_sample,
+        sampler=job.sampler,
+        batch_size=1,
+        out=str(work_dir / "samples"),
+        seed=spec.seed,
+        interval_s=m.interval_s,
+        pue=spec.pue,
+        region=spec.region,
+    )
+    sample = sample_ldm(sample_cfg).to_dict()
+    measured = {
+        "train_iterations": m.train_iterations,
+        "warmup": m.warmup_iterations,
+        "samples": m.samples,
+        "warmup_samples": m.warmup_samples,
+        "steps_per_sample": steps_per_sample,
+        "sample_steps": m.samples * steps_per_sample,
+    }
+    return build_records(
+        job,
+        spec,
+        train=train,
+        sample=sample,
+        measured=measured,
+        hardware=hardware_context(),
+        duration_s=time.monotonic() - started,
+    )
+
+
+def _autoencoder(job: Job, spec: StudySpec, work_dir: Path) -> Path:
+    from lpm.ldm import AutoencoderConfig, train_autoencoder
+
+    out = work_dir / "autoencoder"
+    train_autoencoder(
+        AutoencoderConfig(
+            dims=job.dims,
+            size=tuple(job.size),
+            data=spec.data,
+            iterations=spec.measure.autoencoder_iterations,
+            batch_size=spec.batch_size,
+            out=str(out),
+            seed=spec.seed,
+        )
+    )
+    return out

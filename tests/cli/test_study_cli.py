@@ -1,0 +1,95 @@
+"""`lpm study`: bad specs and arguments are one line and exit 2; --dry-run lists scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lpm.cli.main import main
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code, out, err = run_main(argv, capsys)
+    assert code == 2, (out, err)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err + out
+    return lines[0]
+
+
+def _spec(tmp_path: Path, **fields) -> str:
+    data = {"dims": [2], "image_sizes": {"2d": [32]}, **fields}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_unknown_dimension(tmp_path: Path, capsys) -> None:
+    line = _one_line_error(
+        ["study", _spec(tmp_path, gpus=[1, 4]), "--out", str(tmp_path / "o")], capsys
+    )
+    assert "unknown field 'gpus'" in line
+
+
+def test_empty_grid(tmp_path: Path, capsys) -> None:
+    line = _one_line_error(
+        ["study", _spec(tmp_path, model_sizes=[]), "--out", str(tmp_path / "o")], capsys
+    )
+    assert "model_sizes" in line and "empty" in line
+
+
+def test_negative_budget(tmp_path: Path, capsys) -> None:
+    spec = _spec(tmp_path, measure={"train_iterations": -100})
+    line = _one_line_error(["study", spec, "--out", str(tmp_path / "o")], capsys)
+    assert "measure.train_iterations" in line and "-100" in line
+
+
+def test_unknown_region(tmp_path: Path, capsys) -> None:
+    spec = _spec(tmp_path, regions=["DE", "Atlantis"])
+    line = _one_line_error(["study", spec, "--out", str(tmp_path / "o")], capsys)
+    assert "regions" in line and "Atlantis" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_data_path(tmp_path: Path, capsys) -> None:
+    spec = _spec(tmp_path, data=str(tmp_path / "no-scans"))
+    line = _one_line_error(["study", spec, "--out", str(tmp_path / "o")], capsys)
+    assert "no-scans does not exist" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["study", "--out", "x"], "--preset"),
+        (["study", "s.yaml", "--preset", "quick", "--out", "x"], "not both"),
+        (["study", "--preset", "fastest", "--out", "x"], "unknown preset"),
+        (["study", "--preset", "quick"], "--out"),
+        (["study", "--preset", "quick", "--out", "x", "--executor", "cloud"], "executor"),
+        (["study", "--preset", "quick", "--out", "x", "--workers", "0"], "workers"),
+        (["study", "nope.yaml", "--out", "x"], "does not exist"),
+    ],
+)
+def test_bad_arguments(argv: list[str], words: str, capsys) -> None:
+    assert words in _one_line_error(argv, capsys)
+
+
+def test_dry_run_prints_spec_and_scenarios(capsys) -> None:
+    code, out, _ = run_main(["study", "--preset", "paper", "--dry-run"], capsys)
+    assert code == 0
+    assert "3d-256x256x192-medium-p1-ddpm-1000" in out
+    assert "# 16 scenarios in 14 measured runs" in out
+    spec = yaml.safe_load(out)
+    assert spec["targets"] == {"train_iterations": 150000, "samples": 10000, "steps": 1000}
