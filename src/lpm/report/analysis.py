@@ -260,7 +260,7 @@ def _fixed_text(items: list[ScenarioFootprint], phase: str, vary: str) -> str:
         parts.append(
             f"{label(name, value)} steps"
             if name == "steps"
-            else f"{value} processes"
+            else f"{value} process{'es' if value != 1 else ''}"
             if name == "processes"
             else label(name, value)
         )
@@ -331,7 +331,7 @@ def _location_series(
                 yerr=tuple(fp.co2e_kg_std for fp in fps if fp is not None),
                 scenario_ids=(item.scenario.scenario_id,),
                 values=tuple(intensity.g_per_kwh for _, intensity in places),
-                fixed=f"{item.scenario.dims}D {item.scenario.size_label}, {item.scenario.model}",
+                fixed=f"{item.scenario.size_label}, {item.scenario.model}",
             )
         )
     return tuple(out)
