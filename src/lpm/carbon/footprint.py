@@ -126,13 +126,18 @@ def footprint(
     database: IntensityDatabase | None = None,
     live: bool = False,
 ) -> Footprint:
-    """Eq. 1 from IT energy in kWh; ``intensity`` overrides the region look-up."""
+    """Eq. 1 from IT energy in kWh; ``intensity`` overrides the region look-up.
+
+    ``live=True`` takes the latest Electricity Maps value (falls back to the tables).
+    """
     energy = _check_amount(it_energy_kwh, "energy", "kWh")
     energy_std = _check_amount(it_energy_kwh_std, "energy standard deviation", "kWh")
     pue = check_pue(pue)
     if intensity is None:
         db = database or IntensityDatabase.default()
-        intensity = db.lookup(region, year=year, month=month, hour=hour, source=source, basis=basis)
+        intensity = db.lookup(
+            region, year=year, month=month, hour=hour, source=source, basis=basis, live=live
+        )
     facility = energy * pue
     facility_std = energy_std * pue
     co2e_kg = facility * intensity.g_per_kwh / 1000.0

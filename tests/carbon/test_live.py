@@ -1,0 +1,210 @@
+"""Live intensity against a local Electricity Maps stand-in (no real network)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from lpm.carbon import IntensityDatabase, footprint
+from lpm.carbon.live import (
+    ENV_TOKEN,
+    ENV_URL,
+    LIVE_SOURCE,
+    ElectricityMapsClient,
+    LiveIntensityError,
+    live_intensity,
+)
+from lpm.errors import LpmError
+
+TOKEN = "s3cret-token-abc123"
+
+
+class FakeElectricityMaps(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict] = []
+        self.status = 200
+        self.delay_s = 0.0
+        self.body: bytes | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeElectricityMaps
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        parsed = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+        self.server.requests.append(
+            {"path": parsed.path, "query": query, "token": self.headers.get("auth-token")}
+        )
+        if self.server.delay_s:
+            time.sleep(self.server.delay_s)
+        if self.headers.get("auth-token") != TOKEN:
+            return self._send(401, b'{"error": "bad token"}')
+        if self.server.status != 200:
+            return self._send(self.server.status, b'{"error": "boom"}')
+        if self.server.body is not None:
+            return self._send(200, self.server.body)
+        stamp = query.get("datetime", "2026-11-25T18:00:00.000Z")
+        answer = {
+            "zone": query.get("zone"),
+            "carbonIntensity": 123 if parsed.path.endswith("latest") else 456,
+            "datetime": stamp,
+            "updatedAt": "2026-11-25T18:05:00.000Z",
+            "emissionFactorType": query.get("emissionFactorType", "lifecycle"),
+            "isEstimated": False,
+        }
+        self._send(200, json.dumps(answer).encode())
+
+    def _send(self, code: int, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    srv = FakeElectricityMaps()
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, server):
+    monkeypatch.setenv(ENV_TOKEN, TOKEN)
+    monkeypatch.setenv(ENV_URL, server.url)
+    monkeypatch.setenv("LPM_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_latest_sends_the_token_header_and_parses_the_answer(server, env):
+    found = live_intensity("Germany")
+    assert (found.region, found.g_per_kwh, found.source) == ("DE", 123.0, LIVE_SOURCE)
+    assert (found.year, found.month, found.hour, found.basis) == (2026, 11, 18, "lifecycle")
+    request = server.requests[-1]
+    assert request["path"] == "/v3/carbon-intensity/latest"
+    assert request["query"] == {"zone": "DE"}
+    assert request["token"] == TOKEN
+
+
+def test_past_and_basis(server, env):
+    when = datetime(2024, 3, 5, 7, tzinfo=UTC)
+    found = live_intensity("DE", when=when, basis="direct")
+    assert (found.g_per_kwh, found.basis, found.year, found.month, found.hour) == (
+        456.0,
+        "direct",
+        2024,
+        3,
+        7,
+    )
+    request = server.requests[-1]
+    assert request["path"] == "/v3/carbon-intensity/past"
+    assert request["query"] == {
+        "zone": "DE",
+        "datetime": "2024-03-05T07:00:00Z",
+        "emissionFactorType": "direct",
+    }
+
+
+def test_answers_are_cached_on_disk(server, env):
+    live_intensity("DE")
+    live_intensity("DE")
+    assert len(server.requests) == 1
+    assert (env / "electricitymaps.json").is_file()
+    assert TOKEN not in (env / "electricitymaps.json").read_text()
+    when = datetime(2024, 3, 5, 7, tzinfo=UTC)
+    live_intensity("DE", when=when)
+    live_intensity("DE", when=when)
+    assert len(server.requests) == 2
+
+
+def test_latest_cache_expires(server, tmp_path):
+    client = ElectricityMapsClient(
+        token=TOKEN, base_url=server.url, cache_dir=tmp_path, latest_ttl_s=0.0
+    )
+    client.latest("DE")
+    time.sleep(0.01)
+    client.latest("DE")
+    assert len(server.requests) == 2
+    assert TOKEN not in repr(client)
+
+
+@pytest.mark.parametrize("failure", ["http_500", "bad_token", "not_json", "no_value"])
+def test_falls_back_to_the_tables_with_a_warning(server, env, monkeypatch, caplog, failure):
+    if failure == "http_500":
+        server.status = 500
+    elif failure == "bad_token":
+        monkeypatch.setenv(ENV_TOKEN, "wrong-" + TOKEN)
+    elif failure == "not_json":
+        server.body = b"<html>"
+    else:
+        server.body = b'{"zone": "DE", "datetime": "2026-11-25T18:00:00Z"}'
+    with caplog.at_level(logging.WARNING, logger="lpm.carbon.live"):
+        found = live_intensity("DE")
+    assert found == IntensityDatabase.default().lookup("DE")
+    assert "live carbon intensity unavailable" in caplog.text
+    assert "offline tables" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_timeout_falls_back(server, env, caplog):
+    server.delay_s = 1.0
+    with caplog.at_level(logging.WARNING, logger="lpm.carbon.live"):
+        found = live_intensity("DE", timeout_s=0.2)
+    assert found.source != LIVE_SOURCE
+    assert "could not be reached" in caplog.text
+
+
+def test_no_token_falls_back_or_raises(server, env, monkeypatch, caplog):
+    monkeypatch.delenv(ENV_TOKEN)
+    with caplog.at_level(logging.WARNING, logger="lpm.carbon.live"):
+        assert live_intensity("PL").source != LIVE_SOURCE
+    assert ENV_TOKEN in caplog.text
+    with pytest.raises(LiveIntensityError, match="no Electricity Maps token"):
+        live_intensity("PL", fallback=False)
+    assert server.requests == []
+
+
+def test_errors_never_show_the_token(server, env):
+    server.status = 503
+    with pytest.raises(LiveIntensityError) as info:
+        live_intensity("DE", fallback=False)
+    assert "HTTP 503" in str(info.value)
+    assert TOKEN not in str(info.value)
+
+
+def test_fallback_with_a_time_uses_that_year(server, env, monkeypatch):
+    monkeypatch.delenv(ENV_TOKEN)
+    found = live_intensity("DE", when=datetime(2022, 6, 1, tzinfo=UTC))
+    assert (found.year, found.source) == (2022, "electricitymaps")
+
+
+def test_lookup_and_footprint_live_option(server, env):
+    db = IntensityDatabase.default()
+    assert db.lookup("DE", live=True).source == LIVE_SOURCE
+    fp = footprint(10.0, region="DE", live=True, pue=1.0)
+    assert fp.co2e_kg == pytest.approx(1.23)
+    assert TOKEN not in json.dumps(fp.to_dict())
+    with pytest.raises(LpmError, match="live intensity is the latest value"):
+        db.lookup("DE", live=True, year=2022)
