@@ -40,17 +40,10 @@ def check_regions(spec: StudySpec) -> None:
 
 
 def size_multiple(dims: int, model: str) -> int:
-    """The multiple every image axis needs: autoencoder × diffusion UNet downsampling."""
-    from lpm import ldm
+    """The multiple every image axis needs: autoencoder (4x) × diffusion UNet downsampling."""
+    from lpm.ldm.presets import total_downsample
 
-    fn = getattr(ldm, "size_multiple", None)
-    if callable(fn):
-        return int(fn(dims, model))
-    unet = ldm.preset(dims, model)
-    levels = len(unet.get("channels", unet.get("num_channels", ())))
-    unet_factor = 2 ** max(levels - 1, 0)
-    ae_factor = int(getattr(ldm.AutoencoderConfig(dims=dims), "downsample", 4))
-    return ae_factor * unet_factor
+    return int(total_downsample(4))
 
 
 def check_sizes(spec: StudySpec, multiple: MultipleFn | None = None) -> None:

@@ -52,7 +52,6 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     m = spec.measure
-    autoencoder = _autoencoder(job, spec, work_dir) if m.autoencoder_iterations else None
     train_cfg: dict[str, Any] = {
         "dims": job.dims,
         "size": tuple(job.size),
@@ -61,13 +60,16 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
         "iterations": m.warmup_iterations + m.train_iterations,
         "warmup_iterations": m.warmup_iterations,
         "batch_size": spec.batch_size,
-        "autoencoder": str(autoencoder) if autoencoder else None,
+        "autoencoder": None,
+        "autoencoder_iterations": m.autoencoder_iterations,
         "out": str(work_dir / "train"),
         "seed": spec.seed,
         "global_batch": spec.global_batch,
         "interval_s": m.interval_s,
         "pue": spec.pue,
         "region": spec.region,
+        "validation_samples": 0,
+        "progress": False,
     }
     if job.processes > 1:
         from lpm.study.ddp import train_distributed
@@ -81,6 +83,7 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
         run=str(work_dir / "train"),
         n=m.warmup_samples + m.samples,
         steps=steps_per_sample,
+        warmup_steps=m.warmup_samples * steps_per_sample,
         sampler=job.sampler,
         batch_size=1,
         out=str(work_dir / "samples"),
@@ -88,6 +91,8 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
         interval_s=m.interval_s,
         pue=spec.pue,
         region=spec.region,
+        png=False,
+        progress=False,
     )
     sample = sample_ldm(sample_cfg).to_dict()
     measured = {
@@ -98,6 +103,7 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
         "steps_per_sample": steps_per_sample,
         "sample_steps": m.samples * steps_per_sample,
     }
+    _drop_bulk(work_dir)
     return build_records(
         job,
         spec,
@@ -109,19 +115,8 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     )
 
 
-def _autoencoder(job: Job, spec: StudySpec, work_dir: Path) -> Path:
-    from lpm.ldm import AutoencoderConfig, train_autoencoder
-
-    out = work_dir / "autoencoder"
-    train_autoencoder(
-        AutoencoderConfig(
-            dims=job.dims,
-            size=tuple(job.size),
-            data=spec.data,
-            iterations=spec.measure.autoencoder_iterations,
-            batch_size=spec.batch_size,
-            out=str(out),
-            seed=spec.seed,
-        )
-    )
-    return out
+def _drop_bulk(work_dir: Path) -> None:
+    """Delete generated samples and checkpoints; keep summaries and energy records."""
+    shutil.rmtree(work_dir / "samples", ignore_errors=True)
+    for path in work_dir.rglob("*.pt"):
+        path.unlink(missing_ok=True)

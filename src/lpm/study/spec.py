@@ -79,7 +79,7 @@ class Measure(_Strict):
     warmup_samples: int = Field(0, ge=0, description="samples generated first, not measured")
     interval_s: float = Field(1.0, gt=0, description="energy sampling interval")
     autoencoder_iterations: int = Field(
-        0, ge=0, description="iterations to train each autoencoder before the diffusion model"
+        100, ge=1, description="iterations of the autoencoder trained before each run"
     )
 
 
