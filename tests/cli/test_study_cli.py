@@ -93,3 +93,10 @@ def test_dry_run_prints_spec_and_scenarios(capsys) -> None:
     assert "# 16 scenarios in 14 measured runs" in out
     spec = yaml.safe_load(out)
     assert spec["targets"] == {"train_iterations": 150000, "samples": 10000, "steps": 1000}
+
+
+def test_size_the_model_cannot_take(tmp_path: Path, capsys) -> None:
+    spec = _spec(tmp_path, image_sizes={"2d": [32, 40]})
+    line = _one_line_error(["study", spec, "--out", str(tmp_path / "o")], capsys)
+    assert "image size 40" in line and "multiple of 16" in line
+    assert not (tmp_path / "o").exists()
