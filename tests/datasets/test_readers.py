@@ -197,3 +197,20 @@ def test_folder_mixing_two_dicom_series_is_an_error(volume_hu: np.ndarray, tmp_p
         p.rename(tmp_path / "s" / f"other_{p.name}")
     with pytest.raises(LpmError, match="mixes 2 DICOM series"):
         load_volume(tmp_path / "s")
+
+
+def test_dicom_series_with_a_missing_or_duplicate_slice_is_an_error(
+    volume_hu: np.ndarray, tmp_path: Path
+) -> None:
+    paths = write_ct_series(
+        volume_hu, tmp_path / "gap", spacing_mm=SPACING, origin_ras_mm=ORIGIN, shuffle_seed=None
+    )
+    paths[3].unlink()  # slice k=3 missing: a 5 mm gap among 2.5 mm steps
+    with pytest.raises(LpmError, match=r"gap: slices are unevenly spaced \(5 mm between"):
+        load_volume(tmp_path / "gap")
+    paths = write_ct_series(
+        volume_hu, tmp_path / "dup", spacing_mm=SPACING, origin_ras_mm=ORIGIN, shuffle_seed=None
+    )
+    (tmp_path / "dup" / "copy.dcm").write_bytes(paths[2].read_bytes())
+    with pytest.raises(LpmError, match="are at the same position; remove duplicate slices"):
+        load_volume(tmp_path / "dup")

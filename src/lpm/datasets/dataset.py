@@ -101,6 +101,7 @@ class CTDataset(Dataset):
             raise LpmError(f"n={n} must be a positive number of items.")
         self._cache = _ByteCache(int(cache_mb * 2**20))
         self._bad: dict[int, str] = {}
+        self._slices: dict[int, np.ndarray] = {}
         self.is_phantom = isinstance(source, str) and source.strip().lower() == "phantom"
         if self.is_phantom:
             self.source: str | Path = "phantom"
@@ -197,11 +198,14 @@ class CTDataset(Dataset):
         v, unit = self._good_volume(index % len(self.paths))
         if self.dims == 3:
             return unit
-        # Axial slice drawn per index; prefer slices with contrast inside the window.
-        spread = unit.max(axis=(0, 1)) - unit.min(axis=(0, 1))
-        candidates = np.flatnonzero(spread > 0)
-        if candidates.size == 0:
-            candidates = np.arange(unit.shape[2])
+        # Axial slice drawn per index, among slices with contrast inside the window.
+        candidates = self._slices.get(v)
+        if candidates is None:
+            spread = unit.max(axis=(0, 1)) - unit.min(axis=(0, 1))
+            candidates = np.flatnonzero(spread > 0)
+            if candidates.size == 0:
+                candidates = np.arange(unit.shape[2])
+            self._slices[v] = candidates
         rng = np.random.default_rng(derived_seed(self.seed, index))
         k = int(candidates[rng.integers(candidates.size)])
         return crop_or_pad(

@@ -224,7 +224,15 @@ def read_dicom_series(folder: Path) -> Volume:
         )
     pixel_spacing = _float_list(first, "PixelSpacing") or [1.0, 1.0]
     if positions is not None and len(slices) > 1:
-        slice_mm = float(np.median(np.diff(keys_sorted)))
+        gaps = np.diff(keys_sorted)
+        slice_mm = float(np.median(gaps))
+        worst = int(np.argmax(np.abs(gaps - slice_mm)))
+        if abs(gaps[worst] - slice_mm) > 0.1 * slice_mm + 1e-3:
+            raise LpmError(
+                f"{folder}: slices are unevenly spaced ({gaps[worst]:.3g} mm between "
+                f"{slices[worst][0].name} and {slices[worst + 1][0].name}, {slice_mm:.3g} mm "
+                "elsewhere), so slices are missing or the folder mixes scans; fix the series."
+            )
     else:
         slice_mm = float(
             getattr(first, "SpacingBetweenSlices", None) or getattr(first, "SliceThickness", 1)
