@@ -133,12 +133,26 @@ class Equivalents:
             else f"less than any {self.flight_class}-class flight"
         )
         return (
-            f"{_kg(self.co2e_kg)} CO2e is about as much as driving {self.car_km:,.0f} km in an "
-            f"average new European car, {self.smartphone_charges:,.0f} smartphone charges, "
-            f"{flight}, or what {self.tree_seedlings_10y:,.1f} tree seedlings take up in "
-            f"10 years; it is {100 * self.annual_budget_share:.1f} % of one person's annual "
+            f"{_kg(self.co2e_kg)} CO2e is about as much as driving {_num(self.car_km)} km in an "
+            f"average new European car, {_num(self.smartphone_charges)} smartphone charges, "
+            f"{flight}, or what {_num(self.tree_seedlings_10y)} tree seedlings take up in "
+            f"10 years; it is {_pct(self.annual_budget_share)} % of one person's annual "
             f"CO2 budget for 1.5 °C ({self.annual_budget_kg:,.0f} kg)."
         )
+
+
+def _num(value: float) -> str:
+    """A readable number: no decimals from 10 up, one from 1, two significant below."""
+    if value >= 10:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.1f}"
+    return f"{value:.2g}" if value > 0 else "0"
+
+
+def _pct(share: float) -> str:
+    percent = 100 * share
+    return f"{percent:.1f}" if percent >= 1 else _num(percent)
 
 
 def _kg(value: float) -> str:
