@@ -214,3 +214,16 @@ def test_dicom_series_with_a_missing_or_duplicate_slice_is_an_error(
     (tmp_path / "dup" / "copy.dcm").write_bytes(paths[2].read_bytes())
     with pytest.raises(LpmError, match="are at the same position; remove duplicate slices"):
         load_volume(tmp_path / "dup")
+
+
+def test_list_file_entries_dicom_file_and_unsupported_file(
+    volume_hu: np.ndarray, tmp_path: Path
+) -> None:
+    paths = write_ct_series(volume_hu, tmp_path / "ct", spacing_mm=SPACING, origin_ras_mm=ORIGIN)
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{paths[0]}\n")
+    assert list_volumes(listing) == [tmp_path / "ct"]
+    (tmp_path / "scan.mha").write_bytes(b"x")
+    listing.write_text("scan.mha\n")
+    with pytest.raises(LpmError, match=r"list\.txt, line 1: scan\.mha is not a \.nii/\.nii\.gz"):
+        list_volumes(listing)

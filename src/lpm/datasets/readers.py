@@ -59,7 +59,9 @@ def _read_list_file(path: Path) -> list[Path]:
                 f"{path}, line {number}: folder {line} holds no DICOM files; list NIfTI files "
                 "or DICOM series folders."
             )
-        if entry.is_file() and not is_nifti(entry):
+        if entry.is_file() and is_dicom_file(entry):
+            entry = entry.parent
+        elif entry.is_file() and not is_nifti(entry):
             raise LpmError(
                 f"{path}, line {number}: {line} is not a .nii/.nii.gz file; list NIfTI files "
                 "or DICOM series folders."
