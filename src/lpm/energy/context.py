@@ -1,0 +1,67 @@
+"""Hardware and software context written at the top of every run record."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+
+import psutil
+
+from lpm.energy.estimated import cpu_model_name
+from lpm.energy.reading import Meter
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _describe(m: Meter) -> dict:
+    describe = getattr(m, "describe", None)
+    if callable(describe):
+        try:
+            return describe()
+        except Exception as exc:  # a meter's description must never break a run
+            return {"name": m.name, "kind": m.kind, "estimated": m.estimated, "error": str(exc)}
+    return {"name": m.name, "kind": m.kind, "estimated": m.estimated}
+
+
+def collect_context(meters: Sequence[Meter] = ()) -> dict:
+    """CPU model and cores, GPU names and driver, torch version, host, Slurm job, versions.
+
+    The torch version comes from package metadata, so torch is never imported here.
+    """
+    from lpm import __version__
+
+    gpus: list[str] = []
+    driver = None
+    for m in meters:
+        d = _describe(m)
+        if d.get("method") == "nvml":
+            driver = d.get("driver_version")
+            gpus.extend(dev.get("name", "") for dev in d.get("devices", []))
+    vm = psutil.virtual_memory()
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "os": platform.platform(),
+        "python_version": platform.python_version(),
+        "lpm_version": __version__,
+        "torch_version": _version("torch"),
+        "cpu_model": cpu_model_name(),
+        "cpu_count_logical": psutil.cpu_count(logical=True),
+        "cpu_count_physical": psutil.cpu_count(logical=False),
+        "ram_total_gb": round(vm.total / 1e9, 3),
+        "gpu_names": gpus,
+        "gpu_driver": driver,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "argv": list(sys.argv),
+        "meters": [_describe(m) for m in meters],
+    }

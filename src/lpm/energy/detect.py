@@ -1,0 +1,184 @@
+"""Choose meters for this machine: NVML GPUs, RAPL CPU/DRAM, else estimates; or simulation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lpm.energy.estimated import SCOPES, EstimatedCpuMeter, EstimatedDramMeter
+from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
+from lpm.energy.rapl import (
+    DEFAULT_POWERCAP_ROOT,
+    RaplPermissionError,
+    RaplUnavailable,
+    rapl_meters,
+)
+from lpm.energy.reading import Meter
+from lpm.energy.simulated import SimulatedMeter
+from lpm.errors import LpmError
+
+log = logging.getLogger("lpm.energy")
+
+
+@dataclass(frozen=True)
+class HardwareItem:
+    """One component: whether it is measured, estimated, simulated or missing, and why."""
+
+    component: str  # "gpu" | "cpu" | "dram"
+    status: str  # "measured" | "estimated" | "simulated" | "none"
+    meter: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {
+            "component": self.component,
+            "status": self.status,
+            "meter": self.meter,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Detection:
+    """The meters chosen, what they mean, and one-line notices for the user."""
+
+    meters: list[Meter]
+    items: list[HardwareItem]
+    notices: list[str] = field(default_factory=list)
+
+
+def _check_scope(cpu_scope: str) -> None:
+    if cpu_scope not in SCOPES:
+        raise LpmError(f"cpu_scope must be 'process' or 'machine', not {cpu_scope!r}")
+
+
+def _simulated(
+    simulate_cpu_watts: float | None, simulate_gpus: int, simulate_gpu_watts: float | None
+) -> Detection:
+    if simulate_gpus < 0:
+        raise LpmError(f"simulate_gpus must be 0 or more, not {simulate_gpus}")
+    if simulate_gpus > 0 and simulate_gpu_watts is None:
+        raise LpmError("simulate_gpus needs simulate_gpu_watts: give the watts of each GPU")
+    if simulate_gpus == 0 and simulate_gpu_watts is not None:
+        raise LpmError("simulate_gpu_watts needs simulate_gpus: give the number of GPUs")
+    given = (("simulate_cpu_watts", simulate_cpu_watts), ("simulate_gpu_watts", simulate_gpu_watts))
+    for label, w in given:
+        if w is not None and w < 0:
+            raise LpmError(f"{label} must be 0 or more watts, not {w}")
+    meters: list[Meter] = []
+    items = []
+    if simulate_cpu_watts is not None:
+        m = SimulatedMeter("cpu", simulate_cpu_watts, 1)
+        meters.append(m)
+        items.append(HardwareItem("cpu", "simulated", m.name, "simulation requested"))
+    if simulate_gpus > 0:
+        assert simulate_gpu_watts is not None
+        m = SimulatedMeter("gpu", simulate_gpu_watts, simulate_gpus)
+        meters.append(m)
+        items.append(HardwareItem("gpu", "simulated", m.name, "simulation requested"))
+    return Detection(meters, items)
+
+
+def detect(
+    *,
+    simulate_cpu_watts: float | None = None,
+    simulate_gpus: int = 0,
+    simulate_gpu_watts: float | None = None,
+    cpu_scope: str = "process",
+    powercap_root: Path | str = DEFAULT_POWERCAP_ROOT,
+    nvml: Any = None,
+    env: Mapping[str, str] | None = None,
+    gpu_select: Sequence[int] | None = None,
+    pids: Sequence[int] | None = None,
+) -> Detection:
+    """Detect meters and explain the choice (see :func:`detect_meters`)."""
+    _check_scope(cpu_scope)
+    if simulate_cpu_watts is not None or simulate_gpus or simulate_gpu_watts is not None:
+        return _simulated(simulate_cpu_watts, simulate_gpus, simulate_gpu_watts)
+    env = os.environ if env is None else env
+    meters: list[Meter] = []
+    items: list[HardwareItem] = []
+    notices: list[str] = []
+
+    try:
+        gpu = NvmlMeter(nvml=nvml, env=env, select=gpu_select)
+        meters.append(gpu)
+        notices.extend(gpu.notices)
+        gpu.notices.clear()
+        items.append(
+            HardwareItem(
+                "gpu", "measured", gpu.name, f"NVML, driver {gpu.driver_version}; {gpu.scope}"
+            )
+        )
+    except NvmlUnavailable as exc:
+        items.append(HardwareItem("gpu", "none", "-", f"no NVIDIA GPU measured: {exc}"))
+
+    cpu_reason = dram_reason = ""
+    have_dram = False
+    try:
+        for m in rapl_meters(powercap_root):
+            meters.append(m)
+            have_dram = have_dram or m.kind == "dram"
+            items.append(HardwareItem(m.kind, "measured", m.name, f"RAPL via {powercap_root}"))
+        if not have_dram:
+            dram_reason = "RAPL has no dram zone on this CPU"
+    except RaplPermissionError as exc:
+        notices.append(str(exc))
+        cpu_reason = dram_reason = "RAPL counters exist but are not readable (permission denied)"
+    except RaplUnavailable as exc:
+        cpu_reason = dram_reason = f"no RAPL counters ({exc}): usual in VMs and containers"
+
+    if not any(m.kind == "cpu" for m in meters):
+        cpu = EstimatedCpuMeter(scope=cpu_scope, pids=pids, reason=cpu_reason)
+        meters.append(cpu)
+        items.append(
+            HardwareItem("cpu", "estimated", cpu.name, f"{cpu_reason}; {cpu.model.source}")
+        )
+    if not have_dram:
+        dram = EstimatedDramMeter(scope=cpu_scope, pids=pids, reason=dram_reason)
+        meters.append(dram)
+        items.append(
+            HardwareItem(
+                "dram",
+                "estimated",
+                dram.name,
+                f"{dram_reason}; {dram.w_per_gb} W/GB (Green Algorithms) x "
+                + (
+                    "resident memory of the measured processes"
+                    if cpu_scope == "process"
+                    else "installed memory"
+                ),
+            )
+        )
+    return Detection(meters, items, notices)
+
+
+def detect_meters(
+    *,
+    simulate_cpu_watts: float | None = None,
+    simulate_gpus: int = 0,
+    simulate_gpu_watts: float | None = None,
+    cpu_scope: str = "process",
+    **kwargs: Any,
+) -> list[Meter]:
+    """Meters for this job: NVML GPUs, RAPL CPU/DRAM, else estimated CPU/DRAM.
+
+    With any simulation argument, only the simulated devices. ``cpu_scope`` is "process"
+    (this process tree) or "machine" (the whole machine) for the estimates. Notices (e.g.
+    RAPL permission denied, and how to grant access) are logged once.
+    """
+    d = detect(
+        simulate_cpu_watts=simulate_cpu_watts,
+        simulate_gpus=simulate_gpus,
+        simulate_gpu_watts=simulate_gpu_watts,
+        cpu_scope=cpu_scope,
+        **kwargs,
+    )
+    for n in d.notices:
+        log.warning("%s", n)
+    return d.meters

@@ -1,0 +1,132 @@
+"""torch.distributed helpers; torch is only touched when the caller already imported it.
+
+Each rank measures its own GPUs; CPU and DRAM of a host are measured once, by the lowest
+rank on that host, for the process trees of every rank on it. At the end the per-rank
+energies are all-gathered and merged on rank 0 by device id, so a device that several ranks
+see is counted once and no device is missing. Works with gloo (CPU) and NCCL.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in the job."""
+
+    rank: int
+    world_size: int
+    host: str
+    host_leader: bool
+    local_pids: tuple[int, ...] = field(default=())
+    run_id: str = ""
+    backend: str = ""
+
+
+def _dist() -> Any | None:
+    """torch.distributed when torch is imported and a process group is up, else None."""
+    if "torch" not in sys.modules:
+        return None
+    try:
+        import torch.distributed as dist
+    except Exception:
+        return None
+    try:
+        if dist.is_available() and dist.is_initialized():
+            return dist
+    except Exception:
+        return None
+    return None
+
+
+def active() -> bool:
+    """Whether a torch.distributed process group is up in this process."""
+    return _dist() is not None
+
+
+def setup(run_id: str) -> DistInfo | None:
+    """Share hosts, pids and rank 0's run id; None when not distributed (a collective)."""
+    dist = _dist()
+    if dist is None:
+        return None
+    rank, world = dist.get_rank(), dist.get_world_size()
+    host = socket.gethostname()
+    mine = {"rank": rank, "host": host, "pid": os.getpid(), "run_id": run_id}
+    everyone: list[Any] = [None] * world
+    dist.all_gather_object(everyone, mine)
+    same_host = [e for e in everyone if e["host"] == host]
+    leader = min(e["rank"] for e in same_host) == rank
+    try:
+        backend = str(dist.get_backend())
+    except Exception:
+        backend = ""
+    return DistInfo(
+        rank=rank,
+        world_size=world,
+        host=host,
+        host_leader=leader,
+        local_pids=tuple(e["pid"] for e in same_host),
+        run_id=everyone[0]["run_id"],
+        backend=backend,
+    )
+
+
+def gather(payload: dict) -> list[dict] | None:
+    """Every rank's payload, in rank order (a collective); None when not distributed."""
+    dist = _dist()
+    if dist is None:
+        return None
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, payload)
+    return out
+
+
+def local_gpu_index() -> int | None:
+    """The visible GPU this rank uses, when it can be told without importing torch."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_available() and torch.cuda.is_initialized():
+                return int(torch.cuda.current_device())
+        except Exception:
+            pass
+    local_rank = os.environ.get("LOCAL_RANK")
+    local_world = os.environ.get("LOCAL_WORLD_SIZE")
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if local_rank is None or local_world is None or visible is None:
+        return None
+    n_visible = len([v for v in visible.split(",") if v.strip()])
+    if n_visible == int(local_world) > 1:
+        return int(local_rank)
+    return None
+
+
+def merge_step_stats(per_rank: list[dict]) -> dict:
+    """Step statistics of the whole job from each rank's (power adds up over ranks)."""
+    import math
+
+    from lpm.energy.results import StepStats
+
+    names = set().union(*(p.keys() for p in per_rank)) if per_rank else set()
+    merged = {}
+    for name in names:
+        stats = [StepStats.from_dict(p[name]) for p in per_rank if name in p]
+        if not stats:
+            continue
+        merged[name] = StepStats.from_parts(
+            count=min(s.count for s in stats),
+            duration_s_mean=sum(s.duration_s_mean for s in stats) / len(stats),
+            duration_s_std=sum(s.duration_s_std for s in stats) / len(stats),
+            power_w_mean=sum(s.power_w_mean for s in stats),
+            power_w_std=math.sqrt(sum(s.power_w_std**2 for s in stats)),
+            estimated=any(s.estimated for s in stats),
+            window=stats[0].window,
+            warmup_steps=stats[0].warmup_steps,
+            power_samples=min(s.power_samples for s in stats),
+        )
+    return merged

@@ -1,0 +1,149 @@
+"""Export a run as a row of a CodeCarbon-compatible ``emissions.csv``.
+
+Column names and units follow CodeCarbon's documented output (docs/edit/output.rst of
+mlco2/codecarbon; the column order is that of the files CodeCarbon 2.3+ writes):
+duration in s, emissions in kg CO2e, powers in W, energies in kWh, ram_total_size in GB.
+``energy_consumed`` is the sum of the three energies (IT energy); ``emissions`` is lpm's
+CO2e, which includes the PUE given in the ``pue`` column. Fields lpm does not know (cloud,
+coordinates, CodeCarbon's version) are left empty. Rows are appended like CodeCarbon does.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from lpm.energy.record import read_run
+from lpm.energy.results import J_PER_KWH, RunSummary
+from lpm.errors import LpmError
+
+CODECARBON_COLUMNS = (
+    "timestamp",
+    "project_name",
+    "run_id",
+    "duration",
+    "emissions",
+    "emissions_rate",
+    "cpu_power",
+    "gpu_power",
+    "ram_power",
+    "cpu_energy",
+    "gpu_energy",
+    "ram_energy",
+    "energy_consumed",
+    "country_name",
+    "country_iso_code",
+    "region",
+    "cloud_provider",
+    "cloud_region",
+    "os",
+    "python_version",
+    "codecarbon_version",
+    "cpu_count",
+    "cpu_model",
+    "gpu_count",
+    "gpu_model",
+    "longitude",
+    "latitude",
+    "ram_total_size",
+    "tracking_mode",
+    "on_cloud",
+    "pue",
+)
+
+
+def _timestamp(summary: RunSummary) -> str:
+    if summary.started_at:
+        try:
+            start = datetime.fromisoformat(summary.started_at.replace("Z", "+00:00"))
+            end = start.timestamp() + summary.duration_s
+            return datetime.fromtimestamp(end, start.tzinfo).strftime("%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            pass
+    return ""
+
+
+def codecarbon_row(summary: RunSummary, *, project_name: str = "lpm") -> dict[str, object]:
+    """One ``emissions.csv`` row (a dict keyed by CodeCarbon's column names)."""
+    by_kind = summary.energy_by_kind_j()
+    duration = summary.duration_s
+    ctx = summary.context or {}
+    gpu_names = [c.name for c in summary.components if c.kind == "gpu"]
+    gpu_models = ctx.get("gpu_names") or []
+    gpu_model = ""
+    if gpu_models:
+        gpu_model = ", ".join(f"{gpu_models.count(n)} x {n}" for n in sorted(set(gpu_models)))
+    elif gpu_names:
+        gpu_model = f"{len(gpu_names)} x simulated GPU"
+    scopes = {
+        m.get("scope") for m in ctx.get("meters", []) if isinstance(m, dict) and m.get("scope")
+    }
+    fp = summary.footprint
+
+    def power(kind: str) -> float:
+        return by_kind.get(kind, 0.0) / duration if duration > 0 else 0.0
+
+    return {
+        "timestamp": _timestamp(summary),
+        "project_name": project_name,
+        "run_id": summary.run_id,
+        "duration": duration,
+        "emissions": summary.co2e_kg,
+        "emissions_rate": summary.co2e_kg / duration if duration > 0 else 0.0,
+        "cpu_power": power("cpu"),
+        "gpu_power": power("gpu"),
+        "ram_power": power("dram"),
+        "cpu_energy": by_kind.get("cpu", 0.0) / J_PER_KWH,
+        "gpu_energy": by_kind.get("gpu", 0.0) / J_PER_KWH,
+        "ram_energy": by_kind.get("dram", 0.0) / J_PER_KWH,
+        "energy_consumed": summary.it_energy_kwh,
+        "country_name": fp.intensity.name,
+        "country_iso_code": "",
+        "region": fp.intensity.region,
+        "cloud_provider": "",
+        "cloud_region": "",
+        "os": ctx.get("os", ""),
+        "python_version": ctx.get("python_version", ""),
+        "codecarbon_version": "",
+        "cpu_count": ctx.get("cpu_count_logical", ""),
+        "cpu_model": ctx.get("cpu_model", ""),
+        "gpu_count": len(gpu_names),
+        "gpu_model": gpu_model,
+        "longitude": "",
+        "latitude": "",
+        "ram_total_size": ctx.get("ram_total_gb", ""),
+        "tracking_mode": "machine" if scopes == {"machine"} else "process",
+        "on_cloud": "N",
+        "pue": fp.pue,
+    }
+
+
+def export_codecarbon_csv(
+    run: RunSummary | str | Path, csv_path: str | Path, *, project_name: str = "lpm"
+) -> Path:
+    """Append ``run`` (a summary or a run record path) as a row of ``csv_path``.
+
+    A new file gets CodeCarbon's header; an existing one must have the same header.
+    """
+    summary = run if isinstance(run, RunSummary) else read_run(run)
+    out = Path(csv_path)
+    row = codecarbon_row(summary, project_name=project_name)
+    if out.exists() and out.stat().st_size > 0:
+        with open(out, newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), [])
+        if tuple(header) != CODECARBON_COLUMNS:
+            raise LpmError(
+                f"{out} exists with other columns than CodeCarbon's emissions.csv; "
+                "choose a new file name"
+            )
+        new = False
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new = True
+    with open(out, "a", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CODECARBON_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    return out
