@@ -161,6 +161,8 @@ BAD_INPUTS = [
     (["co2", "--kwh", "1", "--live", "--compare-regions", "SE,DE"], "--live gives one region"),
     (["co2", "--kwh", "lots"], "Invalid value for '--kwh'"),
     (["co2"], "Missing option '--kwh'"),
+    (["co2", "--kwh", "1", "--months", "2022", "--region", "DE", "--source", "paper2024"], "only"),
+    (["co2", "--kwh", "1", "--compare-regions", ","], "no regions to compare"),
     (["regions", "--search", "zzzz-none"], "no region matches 'zzzz-none'"),
 ]
 
