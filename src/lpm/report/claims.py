@@ -145,11 +145,15 @@ class _Context:
         theirs = [size_label(s) for s in paper.PAPER_SIZES[dims]]
         return f"sizes: this run {dims}D {ours}, the paper {theirs[0]}–{theirs[-1]}"
 
+    def run_differences(self) -> tuple[str, ...]:
+        """Why any number of this run can differ from the paper's (stated once)."""
+        return (self.hardware_reason(), self.power_reason(), self.budget_reason())
+
     def why(self, *extra: str, hardware: bool = True) -> str:
-        parts = list(extra)
+        parts = [p for p in extra if p]
         if hardware:
-            parts += [self.hardware_reason(), self.power_reason(), self.budget_reason()]
-        return "; ".join(p for p in parts if p)
+            parts.append("and the run-wide differences (hardware, power, prediction)")
+        return "; ".join(parts)
 
 
 def _not_measured(key: str, topic: str, section: str, text: str, rule: str, what: str) -> Claim:
@@ -160,14 +164,16 @@ def _size_growth(ctx: _Context, phase: str, dims: int) -> Claim:
     ref = paper.SIZE_RANGES[(phase, dims)]
     key = f"size-{phase}-{dims}d"
     text = (
-        f"{phase.capitalize()} {dims}D: CO2e goes from ({ref.low_kg} ± {ref.low_std_kg}) kg at "
-        f"{size_label(ref.small)} to ({ref.high_kg} ± {ref.high_std_kg}) kg at "
+        f"{phase.capitalize()} {dims}D: CO2e goes from ({ref.low}) kg at "
+        f"{size_label(ref.small)} to ({ref.high}) kg at "
         f"{size_label(ref.large)} (×{ref.ratio:.1f}, i.e. CO2e ∝ size^{ref.exponent:.2f})"
     )
     rule = f"agrees if the size exponent is within ±{EXPONENT_TOLERANCE} of the paper's"
     series = _find(ctx.analysis.image_size, f"{phase} {dims}D")
     if series is None or len(series) < 2:
-        return _not_measured(key, "image size", "§3.1", text, rule, f"fewer than 2 {dims}D sizes")
+        return _not_measured(
+            key, f"image size, {phase} {dims}D", "§3.1", text, rule, f"fewer than 2 {dims}D sizes"
+        )
     lo, hi = series.values[0], series.values[-1]
     ratio = series.y[-1] / series.y[0] if series.y[0] > 0 else math.inf
     exponent = math.log(ratio) / math.log(math.prod(hi) / math.prod(lo))
@@ -180,7 +186,9 @@ def _size_growth(ctx: _Context, phase: str, dims: int) -> Claim:
         ctx.sizes_reason(series, dims),
         "at small sizes fixed per-step costs (data loading, kernel launches, the CPU) weigh more",
     )
-    return Claim(key, "image size", "§3.1", text, run, exponent, verdict, rule, why)
+    return Claim(
+        key, f"image size, {phase} {dims}D", "§3.1", text, run, exponent, verdict, rule, why
+    )
 
 
 def _dims_ratio(ctx: _Context, phase: str) -> Claim:
@@ -196,12 +204,12 @@ def _dims_ratio(ctx: _Context, phase: str) -> Claim:
     s2 = _find(ctx.analysis.image_size, f"{phase} 2D")
     s3 = _find(ctx.analysis.image_size, f"{phase} 3D")
     if not s2 or not s3 or not len(s2) or not len(s3):
-        return _not_measured(key, "2D vs 3D", "§3.1", text, rule, "needs both 2D and 3D")
+        return _not_measured(key, f"2D vs 3D, {phase}", "§3.1", text, rule, "needs both 2D and 3D")
     ratio = s3.y[-1] / s2.y[-1] if s2.y[-1] > 0 else math.inf
     run = f"{_kg(s3.y[-1])} at {s3.x[-1]} vs {_kg(s2.y[-1])} at {s2.x[-1]} (×{ratio:.3g})"
     verdict = AGREES if 10**-0.5 * 10 <= ratio <= 10**0.5 * 10 else DIFFERS
     why = ctx.why(ctx.sizes_reason(s2, 2), ctx.sizes_reason(s3, 3))
-    return Claim(key, "2D vs 3D", "§3.1", text, run, ratio, verdict, rule, why)
+    return Claim(key, f"2D vs 3D, {phase}", "§3.1", text, run, ratio, verdict, rule, why)
 
 
 def _synthesis_vs_training(ctx: _Context) -> Claim:
@@ -246,7 +254,9 @@ def _model_size(ctx: _Context, phase: str) -> Claim:
     rule = f"agrees if every increase is within {low:.0f}–{high:.0f} %"
     found = [s for s in ctx.analysis.model_size if s.phase == phase and len(s) >= 2]
     if not found:
-        return _not_measured(key, "model size", "§3.2", text, rule, "fewer than 2 model sizes")
+        return _not_measured(
+            key, f"model size, {phase}", "§3.2", text, rule, "fewer than 2 model sizes"
+        )
     parts, values = [], []
     for s in found:
         pct = (s.y[-1] / s.y[0] - 1) * 100 if s.y[0] > 0 else math.inf
@@ -259,7 +269,7 @@ def _model_size(ctx: _Context, phase: str) -> Claim:
     )
     return Claim(
         key,
-        "model size",
+        f"model size, {phase}",
         "§3.2",
         text,
         "; ".join(parts),
@@ -399,13 +409,15 @@ def _absolute(ctx: _Context, phase: str, dims: int) -> Claim:
     if (phase, dims) == ("synthesis", 3):
         extra = f", {paper.BUDGET_SHARE_3D_SYNTHESIS:.1%} of the annual per-capita budget"
     text = (
-        f"{phase.capitalize()} {dims}D at {size_label(ref.large)}: ({ref.high_kg} ± "
-        f"{ref.high_std_kg}) kg CO2e ≈ {eq.car_km:,.0f} km by car{extra}"
+        f"{phase.capitalize()} {dims}D at {size_label(ref.large)}: ({ref.high}) kg CO2e "
+        f"≈ {eq.car_km:,.0f} km by car{extra}"
     )
     rule = f"agrees if at the paper's size and within ×{ABSOLUTE_FACTOR:g} of its value"
     series = _find(ctx.analysis.image_size, f"{phase} {dims}D")
     if series is None or not len(series):
-        return _not_measured(key, "absolute CO2e", "§3.1", text, rule, f"no {dims}D {phase}")
+        return _not_measured(
+            key, f"absolute CO2e, {phase} {dims}D", "§3.1", text, rule, f"no {dims}D {phase}"
+        )
     kg, std = series.y[-1], series.yerr[-1]
     ours = equivalents(kg)
     run = (
@@ -416,7 +428,12 @@ def _absolute(ctx: _Context, phase: str, dims: int) -> Claim:
     within = 1 / ABSOLUTE_FACTOR <= kg / ref.high_kg <= ABSOLUTE_FACTOR
     verdict = AGREES if same_size and within else DIFFERS
     why = ctx.why(ctx.sizes_reason(series, dims))
-    return Claim(key, "absolute CO2e", "§3.1", text, run, kg, verdict, rule, why)
+    return Claim(key, f"absolute CO2e, {phase} {dims}D", "§3.1", text, run, kg, verdict, rule, why)
+
+
+def run_differences(analysis: Analysis) -> tuple[str, ...]:
+    """The differences between this run and the paper that affect every measured claim."""
+    return _Context(analysis).run_differences()
 
 
 def compute_claims(analysis: Analysis) -> tuple[Claim, ...]:

@@ -32,10 +32,16 @@ class SizeRange:
 
     dims: int
     phase: str
-    low_kg: float
-    low_std_kg: float
-    high_kg: float
-    high_std_kg: float
+    low: str  # "0.40 ± 0.16", as printed in the paper (kg CO2e)
+    high: str
+
+    @property
+    def low_kg(self) -> float:
+        return float(self.low.split("±")[0])
+
+    @property
+    def high_kg(self) -> float:
+        return float(self.high.split("±")[0])
 
     @property
     def small(self) -> tuple[int, ...]:
@@ -57,10 +63,10 @@ class SizeRange:
 
 #: §3.1, text next to Fig. 1 (training: 150k iterations; synthesis: 10k samples).
 SIZE_RANGES: dict[tuple[str, int], SizeRange] = {
-    ("training", 2): SizeRange(2, "training", 0.40, 0.16, 0.79, 0.20),
-    ("training", 3): SizeRange(3, "training", 0.74, 0.22, 9.0, 0.9),
-    ("synthesis", 2): SizeRange(2, "synthesis", 3.83, 0.07, 18.2, 0.3),
-    ("synthesis", 3): SizeRange(3, "synthesis", 5.95, 0.17, 362.3, 1.0),
+    ("training", 2): SizeRange(2, "training", "0.40 ± 0.16", "0.79 ± 0.20"),
+    ("training", 3): SizeRange(3, "training", "0.74 ± 0.22", "9.0 ± 0.9"),
+    ("synthesis", 2): SizeRange(2, "synthesis", "3.83 ± 0.07", "18.2 ± 0.3"),
+    ("synthesis", 3): SizeRange(3, "synthesis", "5.95 ± 0.17", "362.3 ± 1.0"),
 }
 #: §3.2: increase from the small to the large model, in percent.
 MODEL_SIZE_INCREASE_PCT: dict[str, tuple[float, float]] = {
@@ -74,8 +80,8 @@ STEPS_CHANGE_PCT = -80.0
 PROCESSES_PAIR = (1, 4)
 #: §3.3 and abstract: Sweden 4.3 kg vs Poland 405 kg, "up to 94 times" (Table 1 CIs).
 REGION_RATIO = 94.0
-REGION_LOW = ("SE", 4.3)
-REGION_HIGH = ("PL", 405.0)
+REGION_LOW = ("SE", "4.3")
+REGION_HIGH = ("PL", "405")
 TABLE1_G_PER_KWH = {"EU27": 251, "SE": 7, "DE": 366, "PL": 666, "CN": 582, "US": 390}
 #: §3.3: "up to 50 %" between months, Germany 2022 (December vs February).
 MONTH_VARIATION_PCT = 50.0

@@ -1,0 +1,39 @@
+"""Build a study's figures and HTML report from its results (complete or partial)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lpm.report.analysis import Analysis, analyze
+from lpm.report.figures import FigureResult, make_figures
+from lpm.report.page import render
+
+REPORT_FILENAME = "report.html"
+FIGURES_DIRNAME = "figures"
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    """What :func:`build_report` wrote."""
+
+    html: Path
+    figures: tuple[FigureResult, ...]
+    analysis: Analysis
+
+
+def build_report(study_dir: str | Path) -> ReportOutput:
+    """Write ``DIR/figures/*.png|pdf`` and ``DIR/report.html`` from ``DIR/results.jsonl``.
+
+    Raises LpmError if the directory or its results are missing or hold no result.
+    """
+    study_dir = Path(study_dir)
+    analysis = analyze(study_dir)
+    figures = make_figures(analysis, study_dir / FIGURES_DIRNAME)
+    html = render(analysis, figures)
+    out = study_dir / REPORT_FILENAME
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
+    return ReportOutput(html=out, figures=figures, analysis=analysis)
