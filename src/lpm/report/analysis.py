@@ -286,13 +286,18 @@ def _series(
 
 
 def _dimension_series(
-    items: tuple[ScenarioFootprint, ...], ref: dict[str, Any], vary: str, phases: tuple[str, ...]
+    items: tuple[ScenarioFootprint, ...],
+    ref: dict[str, Any],
+    vary: str,
+    phases: tuple[str, ...],
+    min_points: int = 2,
 ) -> tuple[Series, ...]:
+    """One series per phase and 2D/3D along ``vary`` (a comparison needs ``min_points``)."""
     out = []
     for phase in phases:
         for dims in sorted({i.scenario.dims for i in items}):
             sliced = _slice(items, phase, vary, ref, {"dims": dims})
-            if sliced:
+            if len(sliced) >= min_points:
                 out.append(_series(sliced, phase, vary, f"{phase} {dims}D", dims))
     return tuple(out)
 
@@ -412,7 +417,7 @@ def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Ana
         reference=ref,
         base_region=base_region,
         pue_values=tuple(sorted(set(pues))),
-        image_size=_dimension_series(scen, ref, "size", PHASES),
+        image_size=_dimension_series(scen, ref, "size", PHASES, min_points=1),
         model_size=_dimension_series(scen, ref, "model", PHASES),
         processes=_dimension_series(scen, ref, "processes", ("training",)),
         steps=_dimension_series(scen, ref, "steps", ("synthesis",)),
