@@ -1,0 +1,474 @@
+"""Stage 2: train the diffusion UNet in the frozen autoencoder's latent space.
+
+One process or several under torchrun (DDP). L1 loss on the predicted noise, AdamW, EMA
+of the UNet weights, gradient clipping, mixed precision where the hardware has it, atomic
+checkpoints with exact resume, energy tracked per iteration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lpm.errors import LpmError
+from lpm.ldm import checkpoint as ckpt
+from lpm.ldm.config import AutoencoderConfig, TrainConfig
+from lpm.ldm.data import make_dataset, make_loader
+from lpm.ldm.ema import make_ema
+from lpm.ldm.flops import count_flops
+from lpm.ldm.networks import (
+    AUTOENCODER_FILE,
+    LDM_FILE,
+    build_unet,
+    count_parameters,
+    load_autoencoder,
+    memory_format,
+)
+from lpm.ldm.presets import UNET_DOWNSAMPLE, preset
+from lpm.ldm.progress import LiveProgress
+from lpm.ldm.results import TrainResult, write_summary
+from lpm.ldm.runtime import (
+    Runtime,
+    barrier,
+    broadcast_object,
+    env_world,
+    per_rank_batch,
+    runtime,
+)
+from lpm.ldm.schedulers import make_scheduler, schedule_args
+from lpm.ldm.tracking import open_tracker, window_energy_j
+
+log = logging.getLogger(__name__)
+
+LOSS_LOG = "losses.jsonl"
+_RESUME_KEYS = ("dims", "size", "model", "schedule", "beta_start", "beta_end")
+
+
+@dataclass
+class Stage2:
+    """The state of a diffusion training run (what a checkpoint holds)."""
+
+    unet: torch.nn.Module  # the plain module (weights, EMA source)
+    model: torch.nn.Module  # what the forward pass calls (DDP and/or compiled wrapper)
+    ema: Any
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    scheduler: Any
+    generator: torch.Generator
+    scale_factor: float = 1.0
+
+
+def diffusion_loss(
+    model: torch.nn.Module,
+    scheduler: Any,
+    latents: torch.Tensor,
+    noise: torch.Tensor,
+    timesteps: torch.Tensor,
+    rt: Runtime,
+) -> torch.Tensor:
+    """Mean absolute error between the noise and the UNet's prediction of it."""
+    noisy = scheduler.add_noise(original_samples=latents, noise=noise, timesteps=timesteps)
+    with rt.autocast():
+        prediction = model(noisy, timesteps=timesteps)
+    return F.l1_loss(prediction.float(), noise.float())
+
+
+def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> torch.Tensor:
+    """One optimisation step on a batch of (scaled) latents; returns the loss (detached)."""
+    noise = torch.randn(latents.shape, generator=s.generator, device=latents.device)
+    timesteps = torch.randint(
+        0,
+        cfg.num_train_timesteps,
+        (latents.shape[0],),
+        generator=s.generator,
+        device=latents.device,
+    )
+    if cfg.channels_last:
+        noise = noise.contiguous(memory_format=memory_format(cfg.dims))
+    s.opt.zero_grad(set_to_none=True)
+    loss = diffusion_loss(s.model, s.scheduler, latents, noise, timesteps, rt)
+    s.scaler.scale(loss).backward()
+    s.scaler.unscale_(s.opt)
+    torch.nn.utils.clip_grad_norm_(s.unet.parameters(), cfg.grad_clip)
+    s.scaler.step(s.opt)
+    s.scaler.update()
+    if s.ema is not None:
+        s.ema.update_parameters(s.unet)
+    return loss.detach()
+
+
+def encode(
+    autoencoder: torch.nn.Module, images: torch.Tensor, scale_factor: float, rt: Runtime
+) -> torch.Tensor:
+    """Latents of a batch of images, scaled (no gradients; the autoencoder is frozen)."""
+    with torch.no_grad(), rt.autocast():
+        z = autoencoder.encode_stage_2_inputs(images)
+    return (z.float() * scale_factor).detach()
+
+
+def _state(s: Stage2, iteration: int, cfg: TrainConfig, unet_kwargs: dict) -> dict[str, Any]:
+    return {
+        "iteration": iteration,
+        "config": cfg.model_dump(mode="json"),
+        "unet_kwargs": unet_kwargs,
+        "unet": s.unet.state_dict(),
+        "ema": s.ema.state_dict() if s.ema is not None else None,
+        "opt": s.opt.state_dict(),
+        "scaler": s.scaler.state_dict(),
+        "generator": s.generator.get_state(),
+        "rng": ckpt.rng_state(),
+        "scale_factor": s.scale_factor,
+    }
+
+
+def _restore(s: Stage2, state: dict[str, Any]) -> int:
+    s.unet.load_state_dict(state["unet"])
+    if s.ema is not None and state.get("ema") is not None:
+        s.ema.load_state_dict(state["ema"])
+    s.opt.load_state_dict(state["opt"])
+    s.scaler.load_state_dict(state["scaler"])
+    s.generator.set_state(state["generator"])
+    ckpt.set_rng_state(state["rng"])
+    s.scale_factor = float(state["scale_factor"])
+    return int(state["iteration"])
+
+
+def _check_resume(cfg: TrainConfig, state: dict[str, Any]) -> None:
+    saved = state.get("config", {})
+    mine = cfg.model_dump(mode="json")
+    for key in _RESUME_KEYS:
+        if saved.get(key) != mine.get(key):
+            raise LpmError(
+                f"{cfg.out} holds a training run with {key}={saved.get(key)}, not "
+                f"{mine.get(key)}; use another --out or delete that directory."
+            )
+
+
+def _autoencoder_for(cfg: TrainConfig, meters: Any) -> Path:
+    """The autoencoder run dir: the given one, or a small one trained now into out/."""
+    if cfg.autoencoder is not None:
+        path = Path(cfg.autoencoder)
+        target = path / AUTOENCODER_FILE if path.is_dir() else path
+        if not target.exists():
+            raise LpmError(
+                f"no trained autoencoder at {path}; pass the --out directory of "
+                "`lpm train-autoencoder` (or leave --autoencoder out to train one)."
+            )
+        return path
+    path = Path(cfg.out) / "autoencoder"
+    rank, _, _ = env_world()
+    if rank == 0 and not (path / AUTOENCODER_FILE).exists():
+        from lpm.ldm.autoencoder import train_autoencoder
+
+        log.info("no --autoencoder given: training a small one for %d iterations", 100)
+        train_autoencoder(
+            AutoencoderConfig(
+                dims=cfg.dims,
+                size=cfg.size,
+                data=cfg.data,
+                iterations=cfg.autoencoder_iterations,
+                batch_size=min(cfg.batch_size, 2),
+                out=path,
+                seed=cfg.seed,
+                downsample=cfg.autoencoder_downsample,
+                channels=32,
+                amp=cfg.amp,
+                n_items=cfg.n_items,
+                skip_bad=cfg.skip_bad,
+                interval_s=cfg.interval_s,
+                pue=cfg.pue,
+                region=cfg.region,
+                progress=cfg.progress,
+            ),
+            meters=meters,
+        )
+    return path
+
+
+def _check_latent(cfg: TrainConfig, ae_blob: dict[str, Any]) -> int:
+    downsample = int(ae_blob.get("downsample", 4))
+    if int(ae_blob.get("dims", cfg.dims)) != cfg.dims:
+        raise LpmError(
+            f"the autoencoder is {ae_blob.get('dims')}D but --dims is {cfg.dims}; train an "
+            f"autoencoder with --dims {cfg.dims}."
+        )
+    from lpm.datasets import check_divisible
+
+    check_divisible(
+        cfg.size, downsample * UNET_DOWNSAMPLE, what=f"the {downsample}x autoencoder and the UNet"
+    )
+    return downsample
+
+
+def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2, dict]:
+    torch.manual_seed(cfg.seed)
+    kwargs = preset(cfg.dims, cfg.model, latent_channels=latent_channels)
+    unet = build_unet(kwargs).to(rt.device)
+    if cfg.channels_last:
+        unet = unet.to(memory_format=memory_format(cfg.dims))
+    model: torch.nn.Module = unet
+    if rt.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [rt.device.index] if rt.device.type == "cuda" else None
+        model = DistributedDataParallel(unet, device_ids=ids)
+    if cfg.compile:
+        model = torch.compile(model)
+    generator = torch.Generator(device=rt.device)
+    generator.manual_seed(cfg.seed * 1000 + rt.rank)
+    s = Stage2(
+        unet=unet,
+        model=model,
+        ema=make_ema(unet, cfg.ema_decay) if cfg.ema else None,
+        opt=torch.optim.AdamW(unet.parameters(), lr=cfg.lr),
+        scaler=torch.amp.GradScaler(rt.device.type, enabled=rt.needs_grad_scaler),
+        scheduler=make_scheduler(
+            "ddpm",
+            schedule_args(cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps),
+        ),
+        generator=generator,
+    )
+    return s, kwargs
+
+
+def _flops(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> int:
+    """FLOPs of one training iteration (forward + backward of the UNet), leaving no trace."""
+    noise = torch.zeros_like(latents)
+    t = torch.full((latents.shape[0],), cfg.num_train_timesteps // 2, device=latents.device)
+
+    def one() -> None:
+        loss = diffusion_loss(s.unet, s.scheduler, latents, noise, t, rt)
+        loss.backward()
+
+    flops = count_flops(one)
+    s.unet.zero_grad(set_to_none=True)
+    return flops
+
+
+def _trim_loss_log(path: Path, keep_up_to: int) -> None:
+    if not path.exists():
+        return
+    lines = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line)["iteration"] <= keep_up_to
+    ]
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
+def train_ldm(cfg: TrainConfig, *, meters: Any = None) -> TrainResult:
+    """Train the diffusion UNet; writes ldm.pt, checkpoints, losses, energy record, summary.
+
+    Resumes from out/checkpoints/last.pt when it exists. Under torchrun every rank calls
+    this; rank 0 writes the files and every rank returns the (job-wide) result.
+    """
+    ae_dir = _autoencoder_for(cfg, meters)
+    with runtime(cfg.amp) as rt:
+        return _train(cfg, rt, ae_dir, meters)
+
+
+def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainResult:
+    out = Path(cfg.out)
+    if rt.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    barrier(rt)
+    autoencoder, ae_blob = load_autoencoder(ae_dir)
+    autoencoder = autoencoder.to(rt.device)
+    _check_latent(cfg, ae_blob)
+    latent_channels = int(ae_blob["kwargs"]["embedding_dim"])
+    batch = per_rank_batch(cfg.batch_size, rt.world_size, cfg.global_batch)
+    ckpt_path = out / "checkpoints" / ckpt.LAST
+    state = ckpt.load(ckpt_path) if ckpt_path.exists() else None
+    if state is not None:
+        _check_resume(cfg, state)
+    ckpt.seed_everything(cfg.seed + rt.rank)
+    s, unet_kwargs = _build(cfg, rt, latent_channels)
+    start = _restore(s, state) if state is not None else 0
+    dataset = make_dataset(
+        cfg.data, cfg.dims, cfg.size, seed=cfg.seed, n=cfg.n_items, skip_bad=cfg.skip_bad
+    )
+    loader = make_loader(
+        dataset,
+        batch,
+        seed=cfg.seed,
+        rank=rt.rank,
+        world_size=rt.world_size,
+        start_batch=start,
+        num_workers=cfg.num_workers,
+        pin_memory=rt.device.type == "cuda",
+    )
+    images = next(loader).to(rt.device)
+    if state is None:
+        z = encode(autoencoder, images, 1.0, rt)
+        s.scale_factor = broadcast_object(float(1.0 / z.flatten().std().clamp_min(1e-8)), rt)
+    latents = encode(autoencoder, images, s.scale_factor, rt)
+    flops = _flops(s, latents, cfg, rt)
+    params = count_parameters(s.unet)
+    loss_log = out / LOSS_LOG
+    if rt.is_main:
+        _trim_loss_log(loss_log, start)
+    losses: list[float] = []
+    tracker = open_tracker(
+        meters=meters,
+        interval_s=cfg.interval_s,
+        log_dir=out,
+        run_name="train",
+        pue=cfg.pue,
+        region=cfg.region,
+        warmup_steps=cfg.warmup_iterations,
+        cuda=rt.device.type == "cuda",
+    )
+    with tracker:
+        with (
+            LiveProgress(
+                f"train {cfg.dims}D {cfg.model}",
+                cfg.iterations,
+                tracker=tracker,
+                enabled=cfg.progress and rt.is_main,
+                completed=start,
+            ) as bar,
+            open(loss_log, "a", encoding="utf-8") if rt.is_main else _NullFile() as fh,
+        ):
+            it = start
+            while it < cfg.iterations:
+                with tracker.window("train"):
+                    while it < cfg.iterations:
+                        if it > start:
+                            images = next(loader).to(rt.device, non_blocking=True)
+                            latents = encode(autoencoder, images, s.scale_factor, rt)
+                        loss = float(stage2_step(s, latents, cfg, rt))
+                        it += 1
+                        tracker.step()
+                        losses.append(loss)
+                        fh.write(json.dumps({"iteration": it, "loss": loss}) + "\n")
+                        bar.advance(loss=loss)
+                        if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
+                            break
+                with tracker.window("checkpoint"):
+                    if rt.is_main:
+                        fh.flush()
+                        ckpt.save_atomic(_state(s, it, cfg, unet_kwargs), ckpt_path)
+        if rt.is_main:
+            _save_model(out, cfg, s, unet_kwargs, ae_blob, latent_channels)
+        if cfg.validation_samples and rt.is_main:
+            with tracker.window("validate"):
+                _validate(out, cfg, rt, meters=None)
+    summary = tracker.summary()
+    done = cfg.iterations - start
+    try:
+        stats = tracker.step_stats(window="train")
+    except LpmError:
+        stats = None
+    energy_j = window_energy_j(summary, "train")
+    result = TrainResult(
+        out=out,
+        iterations=done,
+        duration_s=float(summary.duration_s),
+        it_energy_kwh=float(summary.it_energy_kwh),
+        co2e_kg=float(summary.co2e_kg),
+        energy_per_iteration_j=energy_j / done if done else 0.0,
+        flops_per_iteration=flops,
+        parameters=params,
+        step_stats=stats,
+        world_size=rt.world_size,
+        estimated=bool(summary.estimated),
+        loss_first=losses[0] if losses else float("nan"),
+        loss_last=losses[-1] if losses else float("nan"),
+        extra={
+            "stage": "diffusion",
+            "dims": cfg.dims,
+            "size": list(cfg.size),
+            "model": cfg.model,
+            "batch_size_per_process": batch,
+            "global_batch_size": batch * rt.world_size,
+            "global_batch": cfg.global_batch,
+            "resumed_from": start,
+            "total_iterations": cfg.iterations,
+            "scale_factor": s.scale_factor,
+            "schedule": schedule_args(
+                cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
+            ),
+            "facility_energy_kwh": float(summary.facility_energy_kwh),
+            "footprint": summary.footprint.to_dict(),
+            "amp_dtype": str(rt.amp_dtype).removeprefix("torch.") if rt.amp_dtype else None,
+            "device": str(rt.device),
+            "autoencoder": str(ae_dir),
+            "run_record": getattr(summary, "path", None),
+        },
+    )
+    if rt.is_main:
+        write_summary(result, out / "summary.json")
+        (out / "config.json").write_text(
+            json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+        )
+    barrier(rt)
+    return result
+
+
+class _NullFile:
+    """A file that swallows writes (ranks other than 0)."""
+
+    def __enter__(self) -> _NullFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def _save_model(
+    out: Path,
+    cfg: TrainConfig,
+    s: Stage2,
+    unet_kwargs: dict,
+    ae_blob: dict[str, Any],
+    latent_channels: int,
+) -> None:
+    latent_spatial = [n // int(ae_blob.get("downsample", 4)) for n in cfg.size]
+    ckpt.save_atomic(
+        {
+            "kind": "lpm-ldm",
+            "dims": cfg.dims,
+            "size": list(cfg.size),
+            "model": cfg.model,
+            "unet_kwargs": unet_kwargs,
+            "unet": s.unet.state_dict(),
+            "ema": s.ema.module.state_dict() if s.ema is not None else None,
+            "schedule": schedule_args(
+                cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
+            ),
+            "scale_factor": s.scale_factor,
+            "latent_shape": [latent_channels, *latent_spatial],
+            "autoencoder": {"kwargs": ae_blob["kwargs"], "state": ae_blob["state"]},
+            "config": cfg.model_dump(mode="json"),
+        },
+        out / LDM_FILE,
+    )
+
+
+def _validate(out: Path, cfg: TrainConfig, rt: Runtime, meters: Any) -> None:
+    """A few DDIM samples of the finished model into out/validation (untracked inside)."""
+    from lpm.ldm.sampling import generate
+
+    generate(
+        out,
+        out / "validation",
+        n=cfg.validation_samples,
+        steps=cfg.validation_steps,
+        sampler="ddim",
+        batch_size=cfg.validation_samples,
+        seed=cfg.seed,
+        device=rt.device,
+        amp=cfg.amp,
+    )

@@ -1,0 +1,270 @@
+"""Sampling: denoise latents with a MONAI scheduler, decode, write HU NIfTI + PNG previews."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lpm.ldm.config import SampleConfig
+from lpm.ldm.flops import count_flops
+from lpm.ldm.networks import build_autoencoder, build_unet, load_ldm, memory_format
+from lpm.ldm.progress import LiveProgress
+from lpm.ldm.results import SampleResult, write_summary
+from lpm.ldm.runtime import Runtime, amp_dtype_for
+from lpm.ldm.schedulers import make_scheduler, sampler_name, set_steps
+from lpm.ldm.tracking import J_PER_KWH, open_tracker, window_energy_j
+
+
+@dataclass
+class Sampler:
+    """A trained LDM ready to sample: UNet, autoencoder, scheduler, scale factor."""
+
+    unet: torch.nn.Module
+    autoencoder: torch.nn.Module
+    scheduler: Any
+    scale_factor: float
+    latent_shape: tuple[int, ...]
+    dims: int
+    num_train_timesteps: int
+    rt: Runtime
+    steps: int
+    channels_last: bool = False
+    forward: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def reset(self) -> list[int]:
+        """Fresh timesteps (stateful samplers such as PNDM need this per batch)."""
+        set_steps(self.scheduler, self.steps, self.num_train_timesteps, self.rt.device)
+        return [int(t) for t in self.scheduler.timesteps]
+
+    def noise(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        x = torch.randn((batch, *self.latent_shape), generator=generator, device=self.rt.device)
+        if self.channels_last:
+            x = x.contiguous(memory_format=memory_format(self.dims))
+        return x
+
+    def denoise_step(
+        self, x: torch.Tensor, t: int, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """One denoising step x_t -> x_{t-1} (call inside torch.inference_mode)."""
+        timesteps = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        with self.rt.autocast():
+            eps = self.forward(x, timesteps=timesteps)
+        kwargs = {"generator": generator} if self.info["sampler"] in ("ddpm", "ddim") else {}
+        x, _ = self.scheduler.step(eps.float(), t, x, **kwargs)
+        return x
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] (float32) from latents (call inside torch.inference_mode)."""
+        return self.autoencoder.decode_stage_2_outputs(latents / self.scale_factor).float()
+
+
+def load_sampler(
+    run: str | Path,
+    *,
+    sampler: str,
+    steps: int,
+    device: torch.device,
+    amp: bool = True,
+    ema: bool = True,
+    compile: bool = False,
+    channels_last: bool = False,
+) -> Sampler:
+    """Load a trained run for sampling."""
+    key = sampler_name(sampler)
+    blob = load_ldm(run)
+    rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, amp))
+    unet = build_unet(blob["unet_kwargs"])
+    weights = blob["ema"] if ema and blob.get("ema") is not None else blob["unet"]
+    unet.load_state_dict(weights)
+    unet = unet.to(device).eval().requires_grad_(False)
+    dims = int(blob["dims"])
+    if channels_last:
+        unet = unet.to(memory_format=memory_format(dims))
+    autoencoder = build_autoencoder(blob["autoencoder"]["kwargs"])
+    autoencoder.load_state_dict(blob["autoencoder"]["state"])
+    autoencoder = autoencoder.to(device).eval().requires_grad_(False)
+    schedule = dict(blob["schedule"])
+    s = Sampler(
+        unet=unet,
+        autoencoder=autoencoder,
+        scheduler=make_scheduler(key, schedule),
+        scale_factor=float(blob["scale_factor"]),
+        latent_shape=tuple(int(v) for v in blob["latent_shape"]),
+        dims=dims,
+        num_train_timesteps=int(schedule["num_train_timesteps"]),
+        rt=rt,
+        steps=int(steps),
+        channels_last=channels_last,
+        forward=torch.compile(unet) if compile else unet,
+        info={"sampler": key, "size": list(blob["size"]), "model": blob.get("model")},
+    )
+    s.reset()  # validates the step count early
+    return s
+
+
+def _batches(n: int, batch_size: int) -> Iterator[int]:
+    done = 0
+    while done < n:
+        b = min(batch_size, n - done)
+        yield b
+        done += b
+
+
+def write_sample(image_unit: torch.Tensor, path_stem: Path, *, png: bool) -> list[Path]:
+    """Write one decoded image (1, *size) in [-1, 1] as HU NIfTI (+ PNG preview)."""
+    from lpm.datasets import to_hu, write_nifti, write_png_preview
+
+    hu = to_hu(image_unit[0].detach().cpu().numpy())
+    files = [write_nifti(hu, path_stem.with_name(path_stem.name + ".nii.gz"))]
+    if png:
+        files.append(write_png_preview(hu, path_stem.with_name(path_stem.name + ".png")))
+    return files
+
+
+def _flops_per_step(s: Sampler, batch: int) -> int:
+    x = torch.zeros((batch, *s.latent_shape), device=s.rt.device)
+    ts = s.reset()
+    gen = torch.Generator(device=s.rt.device).manual_seed(0)
+    with torch.inference_mode():
+        flops = count_flops(lambda: s.denoise_step(x, ts[0], gen))
+    s.reset()
+    return flops
+
+
+def generate(
+    run: str | Path,
+    out: str | Path,
+    *,
+    n: int,
+    steps: int,
+    sampler: str = "ddim",
+    batch_size: int = 1,
+    seed: int = 0,
+    device: torch.device | None = None,
+    amp: bool = True,
+    png: bool = True,
+    tracker: Any = None,
+    progress: bool = False,
+    ema: bool = True,
+    compile: bool = False,
+    channels_last: bool = False,
+) -> tuple[list[Path], Sampler]:
+    """Sample n images from a trained run into `out`; tracker windows "sample" (one step per
+    denoising step) and "decode" when a tracker is given. Returns the files and the sampler.
+    """
+    if device is None:
+        device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    s = load_sampler(
+        run,
+        sampler=sampler,
+        steps=steps,
+        device=device,
+        amp=amp,
+        ema=ema,
+        compile=compile,
+        channels_last=channels_last,
+    )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    files: list[Path] = []
+    index = 0
+    total_steps = len(s.reset()) * sum(1 for _ in _batches(n, batch_size))
+
+    def window(name: str) -> Any:
+        return tracker.window(name) if tracker is not None else contextlib.nullcontext()
+
+    with LiveProgress("sample", total_steps, tracker=tracker, enabled=progress) as bar:
+        for b in _batches(n, batch_size):
+            timesteps = s.reset()
+            with window("sample"), torch.inference_mode():
+                x = s.noise(b, generator)
+                for t in timesteps:
+                    x = s.denoise_step(x, t, generator)
+                    if tracker is not None:
+                        tracker.step()
+                    bar.advance()
+            with window("decode"), torch.inference_mode():
+                images = s.decode(x)
+                for i in range(b):
+                    files += write_sample(images[i], out / f"sample_{index:05d}", png=png)
+                    index += 1
+    return files, s
+
+
+def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
+    """Sample cfg.n images from a trained run; writes NIfTI (+PNG) files and summary.json."""
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    sampler_name(cfg.sampler)
+    load_ldm(cfg.run)  # fail early on a bad run dir, before the tracker starts
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tracker = open_tracker(
+        meters=meters,
+        interval_s=cfg.interval_s,
+        log_dir=out,
+        run_name="sample",
+        pue=cfg.pue,
+        region=cfg.region,
+        warmup_steps=cfg.warmup_steps,
+        cuda=device.type == "cuda",
+    )
+    with tracker:
+        files, s = generate(
+            cfg.run,
+            out,
+            n=cfg.n,
+            steps=cfg.steps,
+            sampler=cfg.sampler,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            device=device,
+            amp=cfg.amp,
+            png=cfg.png,
+            tracker=tracker,
+            progress=cfg.progress,
+            ema=cfg.ema,
+            compile=cfg.compile,
+            channels_last=cfg.channels_last,
+        )
+    flops = _flops_per_step(s, min(cfg.batch_size, cfg.n))
+    summary = tracker.summary()
+    stats = tracker.step_stats(window="sample")
+    steps_done = int(summary.windows.get("sample", {}).get("steps", stats.count))
+    sample_j = window_energy_j(summary, "sample")
+    decode_j = window_energy_j(summary, "decode") if "decode" in summary.windows else 0.0
+    result = SampleResult(
+        out=out,
+        samples=cfg.n,
+        steps=cfg.steps,
+        duration_s=float(summary.duration_s),
+        it_energy_kwh=float(summary.it_energy_kwh),
+        co2e_kg=float(summary.co2e_kg),
+        energy_per_sample_j=(sample_j + decode_j) / cfg.n,
+        energy_per_step_j=sample_j / steps_done if steps_done else 0.0,
+        flops_per_step=flops,
+        step_stats=stats,
+        estimated=bool(summary.estimated),
+        files=tuple(str(f) for f in files),
+        extra={
+            "sampler": s.info["sampler"],
+            "batch_size": cfg.batch_size,
+            "denoising_steps_done": steps_done,
+            "size": s.info["size"],
+            "run": str(cfg.run),
+            "facility_energy_kwh": float(summary.facility_energy_kwh),
+            "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
+            "footprint": summary.footprint.to_dict(),
+            "amp_dtype": str(s.rt.amp_dtype).removeprefix("torch.") if s.rt.amp_dtype else None,
+            "device": str(device),
+            "run_record": getattr(summary, "path", None),
+        },
+    )
+    write_summary(result, out / "summary.json")
+    return result
