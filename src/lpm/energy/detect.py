@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ def detect(
     simulate_gpu_watts: float | None = None,
     cpu_scope: str = "process",
     powercap_root: Path | str = DEFAULT_POWERCAP_ROOT,
+    powercap_reader: Callable[[Path], str] | None = None,
     nvml: Any = None,
     env: Mapping[str, str] | None = None,
     gpu_select: Sequence[int] | None = None,
@@ -121,7 +122,8 @@ def detect(
     cpu_reason = dram_reason = ""
     have_dram = False
     try:
-        for m in rapl_meters(powercap_root):
+        rapl_kw = {"reader": powercap_reader} if powercap_reader is not None else {}
+        for m in rapl_meters(powercap_root, **rapl_kw):
             meters.append(m)
             have_dram = have_dram or m.kind == "dram"
             items.append(HardwareItem(m.kind, "measured", m.name, f"RAPL via {powercap_root}"))

@@ -10,6 +10,7 @@ covers the whole platform, so those are left out to avoid double counting. Count
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,15 +51,24 @@ class RaplZone:
     interface: str  # "msr" or "mmio"
 
 
-def _read_int(path: Path) -> int:
-    return int(path.read_text().strip())
+Reader = Callable[[Path], str]
 
 
-def find_zones(root: Path | str = DEFAULT_POWERCAP_ROOT) -> list[RaplZone]:
+def _read_text(path: Path) -> str:
+    return path.read_text()
+
+
+def _read_int(path: Path, reader: Reader = _read_text) -> int:
+    return int(reader(path).strip())
+
+
+def find_zones(
+    root: Path | str = DEFAULT_POWERCAP_ROOT, *, reader: Reader = _read_text
+) -> list[RaplZone]:
     """Package and DRAM zones under ``root``, duplicates removed.
 
     Raises RaplUnavailable when there are none and RaplPermissionError when they exist but
-    cannot be read.
+    cannot be read. ``reader`` reads a sysfs file (replaceable in tests).
     """
     root = Path(root)
     if not root.is_dir():
@@ -71,7 +81,7 @@ def find_zones(root: Path | str = DEFAULT_POWERCAP_ROOT) -> list[RaplZone]:
             continue
         interface = "mmio" if m.group(1) else "msr"
         try:
-            name = (entry / "name").read_text().strip()
+            name = reader(entry / "name").strip()
         except OSError:
             continue
         if m.group(3) is None:
@@ -84,13 +94,13 @@ def find_zones(root: Path | str = DEFAULT_POWERCAP_ROOT) -> list[RaplZone]:
                 continue  # core, uncore: already inside the package zone
             try:
                 parent = root / f"intel-rapl{m.group(1) or ''}:{m.group(2)}" / "name"
-                package = parent.read_text().strip()
+                package = reader(parent).strip()
             except OSError:
                 package = f"package-{m.group(2)}"
             kind = "dram"
         try:
-            _read_int(entry / "energy_uj")
-            max_range = _read_int(entry / "max_energy_range_uj")
+            _read_int(entry / "energy_uj", reader)
+            max_range = _read_int(entry / "max_energy_range_uj", reader)
         except PermissionError:
             denied = denied or entry / "energy_uj"
             continue
@@ -112,7 +122,7 @@ class RaplMeter:
 
     estimated = False
 
-    def __init__(self, zones: list[RaplZone]) -> None:
+    def __init__(self, zones: list[RaplZone], *, reader: Reader = _read_text) -> None:
         kinds = {z.kind for z in zones}
         if len(kinds) != 1:
             raise ValueError("a RaplMeter reads zones of exactly one kind")
@@ -121,13 +131,14 @@ class RaplMeter:
         self.name = f"{self.kind} (RAPL: {', '.join(z.label for z in zones)})"
         self.devices = tuple(z.label for z in zones)
         self.notices: list[str] = []
-        self._last = [_read_int(z.path / "energy_uj") for z in zones]
+        self._reader = reader
+        self._last = [_read_int(z.path / "energy_uj", reader) for z in zones]
         self._acc_uj = [0] * len(zones)
 
     def read(self) -> Reading:
         """Cumulative energy per zone in J since creation."""
         for i, z in enumerate(self.zones):
-            cur = _read_int(z.path / "energy_uj")
+            cur = _read_int(z.path / "energy_uj", self._reader)
             prev = self._last[i]
             # a wrapped counter ran up to max_energy_range_uj and started over from 0
             delta = cur - prev if cur >= prev else (z.max_range_uj - prev) + cur
@@ -149,12 +160,14 @@ class RaplMeter:
         }
 
 
-def rapl_meters(root: Path | str = DEFAULT_POWERCAP_ROOT) -> list[RaplMeter]:
+def rapl_meters(
+    root: Path | str = DEFAULT_POWERCAP_ROOT, *, reader: Reader = _read_text
+) -> list[RaplMeter]:
     """One meter for CPU packages and one for DRAM (when present)."""
-    zones = find_zones(root)
+    zones = find_zones(root, reader=reader)
     meters = []
     for kind in ("cpu", "dram"):
         of_kind = [z for z in zones if z.kind == kind]
         if of_kind:
-            meters.append(RaplMeter(of_kind))
+            meters.append(RaplMeter(of_kind, reader=reader))
     return meters
