@@ -125,3 +125,11 @@ def test_no_usable_result_is_a_user_error(tmp_path: Path) -> None:
         analyze(tmp_path)
     with pytest.raises(LpmError, match="not a directory"):
         analyze(tmp_path / "nope")
+
+
+def test_hardware_text_names_cpu_and_gpu() -> None:
+    from lpm.report.claims import hardware_text
+
+    assert hardware_text({"cpu": "AMD EPYC", "gpus": [], "torch": "2"}) == "cpu: AMD EPYC; no GPU"
+    assert hardware_text({"cpu": "X", "gpus": ["NVIDIA A100"]}) == "gpus: NVIDIA A100; cpu: X"
+    assert hardware_text({}) == "unknown hardware"

@@ -98,6 +98,10 @@ def hardware_text(hardware: dict[str, Any]) -> str:
             ):
                 text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
                 picked.append(f"{key}: {text}")
+    if any("gpu" in k.lower() and v in ([], "", None, 0) for k, v in flat.items()) and not any(
+        p.lower().startswith("gpu") for p in picked
+    ):
+        picked.append("no GPU")
     if not picked:
         picked = [f"{k}: {v}" for k, v in list(flat.items())[:3]]
     return "; ".join(picked) if picked else "unknown hardware"
