@@ -215,7 +215,8 @@ class NvmlMeter:
                 if g.method == "counter":
                     raw = float(nvml.nvmlDeviceGetTotalEnergyConsumption(g.target.handle))
                     if g.last_raw is None:
-                        delta_j = 0.0  # first reading after a fault: the gap was estimated
+                        # first reading after a fault: no counter value for the gap
+                        delta_j = self._fallback_w(g) * dt
                     elif raw >= g.last_raw:
                         delta_j = (raw - g.last_raw) / 1000.0
                     else:
@@ -227,7 +228,10 @@ class NvmlMeter:
                         )
                 else:
                     raw = float(nvml.nvmlDeviceGetPowerUsage(g.target.handle)) / 1000.0
-                    delta_j = 0.0 if g.last_raw is None else 0.5 * (raw + g.last_raw) * dt
+                    if g.last_raw is None:
+                        delta_j = self._fallback_w(g) * dt
+                    else:
+                        delta_j = 0.5 * (raw + g.last_raw) * dt
             except nvml.NVMLError as exc:
                 fb_w = self._fallback_w(g)
                 g.acc_j += fb_w * dt
@@ -242,7 +246,7 @@ class NvmlMeter:
                     )
                 continue
             g.acc_j += delta_j
-            if g.last_raw is not None:
+            if g.last_raw is not None and g.last_t < now:
                 g.measured_j += delta_j
                 g.measured_s += dt
             g.last_raw = raw
