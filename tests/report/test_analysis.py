@@ -133,3 +133,15 @@ def test_hardware_text_names_cpu_and_gpu() -> None:
     assert hardware_text({"cpu": "AMD EPYC", "gpus": [], "torch": "2"}) == "cpu: AMD EPYC; no GPU"
     assert hardware_text({"cpu": "X", "gpus": ["NVIDIA A100"]}) == "gpus: NVIDIA A100; cpu: X"
     assert hardware_text({}) == "unknown hardware"
+
+
+def test_regions_or_months_without_data_become_notes(tmp_path: Path) -> None:
+    write_results(tmp_path, [record(2, (32, 32))])
+    write_spec(tmp_path, regions=["SE", "ZZ-NOWHERE", "PL"], months={"region": "SE", "year": 2022})
+    analysis = analyze(tmp_path)
+    synth = next(s for s in analysis.regions if s.phase == "synthesis")
+    assert synth.x == ("SE", "PL")
+    assert any(n.startswith("ZZ-NOWHERE left out") for n in analysis.notes)
+    assert any(n.startswith("SE 2022-01 left out") for n in analysis.notes)
+    assert all(len(s) == 0 for s in analysis.months)
+    assert {c.key: c for c in analysis.claims}["months"].verdict == NOT_MEASURED

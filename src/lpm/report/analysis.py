@@ -342,6 +342,20 @@ def _location_series(
     return tuple(out)
 
 
+def _places(
+    wanted: list[tuple[str, dict[str, Any], str]], carbon: _Carbon, notes: list[str]
+) -> list[tuple[str, Any]]:
+    """(label, intensity) for each region or month; one without data becomes a note."""
+    places = []
+    for name, keywords, region in wanted:
+        try:
+            places.append((name, carbon.intensity(region, **keywords)))
+        except LpmError as exc:
+            label = region if name == region else f"{region} {name}"
+            notes.append(f"{label} left out: {exc}")
+    return places
+
+
 def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Analysis:
     """Read DIR/results.jsonl and DIR/spec.yaml and compute every comparison."""
     from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
@@ -383,15 +397,18 @@ def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Ana
     months: tuple[Series, ...] = ()
     if location is not None:
         pue = location.scenario.pue or spec.pue or DEFAULT_PUE
-        region_places = [(r, carbon.intensity(r, source=spec.region_source)) for r in spec.regions]
+        region_places = _places(
+            [(r, {"source": spec.region_source}, r) for r in spec.regions], carbon, notes
+        )
         regions = _location_series(location, carbon, pue, region_places, "region")
-        month_places = [
-            (
-                m,
-                carbon.intensity(spec.months_region, month=m, basis=spec.months_basis),
-            )
-            for m in spec.months
-        ]
+        month_places = _places(
+            [
+                (m, {"month": m, "basis": spec.months_basis}, spec.months_region)
+                for m in spec.months
+            ],
+            carbon,
+            notes,
+        )
         months = _location_series(location, carbon, pue, month_places, "month")
     if results.skipped_lines:
         notes.append(

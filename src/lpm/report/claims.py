@@ -180,7 +180,17 @@ def _size_growth(ctx: _Context, phase: str, dims: int) -> Claim:
         )
     lo, hi = series.values[0], series.values[-1]
     ratio = series.y[-1] / series.y[0] if series.y[0] > 0 else math.inf
-    exponent = math.log(ratio) / math.log(math.prod(hi) / math.prod(lo))
+    size_ratio = math.prod(hi) / math.prod(lo)
+    if size_ratio <= 1:
+        return _not_measured(
+            key,
+            f"image size, {phase} {dims}D",
+            "§3.1",
+            text,
+            rule,
+            "the sizes have the same pixel count",
+        )
+    exponent = math.log(ratio) / math.log(size_ratio)
     run = (
         f"{_kg(series.y[0])} at {series.x[0]} → {_kg(series.y[-1])} at {series.x[-1]} "
         f"(×{ratio:.2g}, exponent {exponent:.2f})"
