@@ -531,7 +531,7 @@ class Tracker:
             return r
         except Exception as exc:
             devs = [d for d in self._devices if d.meter == mi]
-            elapsed = now - self._t0
+            elapsed = st.last_t - self._t0  # up to the last reading (good or estimated)
             if not st.failing:
                 self._fault(
                     f"{st.meter.name}: reading failed ({type(exc).__name__}: {exc}); "
