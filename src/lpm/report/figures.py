@@ -22,11 +22,13 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from lpm.report.analysis import Analysis, Series
 
 COLORS = {"2D": "#3b75af", "3D": "#c4512d", "training": "#6a9f58", "synthesis": "#8c61a8"}
 PNG_DPI = 110
+PLAIN = FuncFormatter(lambda value, _pos: f"{value:g}")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -166,7 +168,8 @@ def fig1_image_size(analysis: Analysis, out_dir: Path) -> FigureResult:
     title = f"CO2e vs image size ({_intensity_text(analysis)})"
     caption = (
         f"Predicted CO2e of training ({train_text}) and synthesis ({synth_text}) for each "
-        "image size, 2D and 3D (log scale; error bars: ± one standard deviation). The right "
+        "image size, 2D and 3D (log scale when the values span more than a factor 10; "
+        "error bars: ± one standard deviation). The right "
         "axis reads the same values as km driven in an average new European car; the box "
         "gives the equivalents of the largest bar."
     )
@@ -198,11 +201,16 @@ def fig1_image_size(analysis: Analysis, out_dir: Path) -> FigureResult:
             labels += list(s.x)
             pos += len(s) + 0.8
         ax.set_xticks(ticks, labels, fontsize=8)
-        ax.set_yscale("log")
-        lows = [y - e for s in mine for y, e in zip(s.y, s.yerr, strict=True) if y - e > 0]
         highs = [y + e for s in mine for y, e in zip(s.y, s.yerr, strict=True)]
-        low = min(lows or [min(y for s in mine for y in s.y)])
-        ax.set_ylim(low / 3, max(highs) * 6)
+        if log_span([y for s in mine for y in s.y]) > 1.0:
+            ax.set_yscale("log")
+            lows = [y - e for s in mine for y, e in zip(s.y, s.yerr, strict=True) if y - e > 0]
+            low = min(lows or [min(y for s in mine for y in s.y)])
+            ax.set_ylim(low / 3, max(highs) * 6)
+        else:
+            ax.set_ylim(0, max(highs) * 1.6 if max(highs) > 0 else 1)
+        ax.yaxis.set_major_formatter(PLAIN)
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel("kg CO2e")
         ax.set_xlabel("image size")
         ax.set_title(f"{phase} ({train_text if phase == 'training' else synth_text})", fontsize=9)
@@ -212,6 +220,8 @@ def fig1_image_size(analysis: Analysis, out_dir: Path) -> FigureResult:
             "right", functions=(lambda kg: kg * km_per_kg, lambda k: k / km_per_kg)
         )
         km.set_ylabel("km by car (108.2 g/km)")
+        km.yaxis.set_major_formatter(PLAIN)
+        km.yaxis.set_minor_formatter(NullFormatter())
         top = max(y for s in mine for y in s.y)
         ax.text(
             0.98,
