@@ -300,6 +300,7 @@ class EstimatedCpuMeter:
             "estimated": True,
             "method": "cpu time x TDP model",
             "scope": self.scope,
+            "pids": list(self._pids) if self.scope == "process" else [],
             "available_cpus": self._available,
             "model": self.model.to_dict(),
             "reason": self.reason,

@@ -1,0 +1,107 @@
+"""Prediction from K steps to N (paper §2.2) and the running statistics behind it."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lpm.carbon import footprint
+from lpm.energy import StepStats, predict
+from lpm.energy._stats import RunningStats, t_quantile_975
+from lpm.errors import LpmError
+
+
+def stats(p=100.0, p_std=10.0, t=2.0, t_std=0.1, count=10, estimated=False) -> StepStats:
+    return StepStats.from_parts(
+        count=count,
+        duration_s_mean=t,
+        duration_s_std=t_std,
+        power_w_mean=p,
+        power_w_std=p_std,
+        estimated=estimated,
+    )
+
+
+def test_prediction_is_power_times_duration_times_n_with_pue() -> None:
+    s = stats()
+    pred = predict(s, 1000, pue=1.55, region="DE")
+    assert pred.energy_j_mean == pytest.approx(100.0 * 2.0 * 1000)
+    step_std = math.sqrt((2.0 * 10.0) ** 2 + (100.0 * 0.1) ** 2 + (10.0 * 0.1) ** 2)
+    assert pred.energy_j_std == pytest.approx(step_std * 1000)
+    assert pred.energy_kwh_mean == pytest.approx(200_000 / 3.6e6)
+    fp = footprint(pred.energy_kwh_mean, pue=1.55, region="DE")
+    assert pred.footprint.facility_energy_kwh == pytest.approx(pred.energy_kwh_mean * 1.55)
+    assert pred.co2e_kg_mean == pytest.approx(fp.co2e_kg)
+    half = 2.262 * step_std / math.sqrt(10) * 1000 / 3.6e6  # t(0.975, 9 dof)
+    lo, hi = pred.ci95_kwh
+    assert lo == pytest.approx(pred.energy_kwh_mean - half, rel=1e-3)
+    assert hi == pytest.approx(pred.energy_kwh_mean + half, rel=1e-3)
+    assert pred.duration_s_mean == pytest.approx(2000.0)
+    d = pred.to_dict()
+    assert d["facility_energy_kwh_mean"] == pytest.approx(pred.energy_kwh_mean * 1.55)
+    assert d["ci95_kwh"] == [lo, hi]
+
+
+def test_estimated_flag_carries_through() -> None:
+    assert predict(stats(estimated=True), 10).estimated
+    assert not predict(stats(), 10).estimated
+
+
+@pytest.mark.parametrize("n", [0, -5, 1.5, True])
+def test_bad_n_is_a_user_error(n: object) -> None:
+    with pytest.raises(LpmError, match="n must be"):
+        predict(stats(), n)  # type: ignore[arg-type]
+
+
+def test_no_steps_is_a_user_error() -> None:
+    with pytest.raises(LpmError, match="no measured steps"):
+        predict(stats(count=0), 10)
+
+
+@given(
+    p=st.floats(1, 1000),
+    t=st.floats(0.001, 100),
+    k=st.integers(2, 500),
+    n=st.integers(1, 10**6),
+)
+def test_prediction_scales_with_n_and_the_interval_holds_the_mean(p, t, k, n) -> None:
+    s = stats(p=p, p_std=p / 10, t=t, t_std=t / 10, count=k)
+    one = predict(s, 1)
+    many = predict(s, n)
+    assert many.energy_j_mean == pytest.approx(one.energy_j_mean * n)
+    lo, hi = many.ci95_kwh
+    assert lo <= many.energy_kwh_mean <= hi
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=60), st.integers(0, 10))
+def test_running_stats_match_statistics_and_removal(values, drop) -> None:
+    rs = RunningStats()
+    for v in values:
+        rs.add(v)
+    assert rs.mean == pytest.approx(statistics.fmean(values), abs=1e-6)
+    assert rs.std == pytest.approx(statistics.stdev(values), rel=1e-6, abs=1e-6)
+    drop = min(drop, len(values) - 2)
+    for v in values[:drop]:
+        rs.remove(v)
+    rest = values[drop:]
+    assert rs.count == len(rest)
+    assert rs.mean == pytest.approx(statistics.fmean(rest), abs=1e-5)
+    assert rs.std == pytest.approx(statistics.stdev(rest), rel=1e-5, abs=1e-5)
+
+
+def test_weighted_mean_is_time_weighted() -> None:
+    rs = RunningStats()
+    rs.add(400.0, 4.0)
+    rs.add(100.0, 8.0)
+    assert rs.mean == pytest.approx(200.0)
+
+
+def test_t_quantiles() -> None:
+    assert t_quantile_975(1) == pytest.approx(12.706)
+    assert t_quantile_975(9) == pytest.approx(2.262)
+    assert 2.0 < t_quantile_975(50) < 2.021
+    assert t_quantile_975(10**6) == pytest.approx(1.96, abs=1e-3)
