@@ -1,0 +1,138 @@
+"""`lpm track`, `lpm runs show|export`, `lpm hardware`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from lpm.cli.main import main
+
+PY = sys.executable
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code: int, err: str, *words: str) -> None:
+    assert code == 2
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for w in words:
+        assert w in lines[0]
+    assert "Traceback" not in err
+
+
+SIM = ["--simulate-cpu-watts", "10", "--simulate-gpus", "2", "--simulate-gpu-watts", "100"]
+
+
+def test_track_json_counts_only_simulated_devices(capsys, tmp_path) -> None:
+    argv = ["track", *SIM, "--json", "--log-dir", str(tmp_path), "--", PY, "-c", "pass"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    data = json.loads(out)
+    for key in ("duration_s", "it_energy_kwh", "facility_energy_kwh", "co2e_kg", "components"):
+        assert key in data
+    comps = data["components"]
+    assert sorted(c["kind"] for c in comps) == ["cpu", "gpu", "gpu"]
+    for c in comps:
+        assert set(c) >= {"name", "kind", "energy_kwh", "mean_power_w", "estimated"}
+        assert c["estimated"] is False
+    by_kind = {c["kind"]: c["mean_power_w"] for c in comps}
+    assert by_kind["gpu"] == pytest.approx(100.0, rel=1e-3)
+    assert by_kind["cpu"] == pytest.approx(10.0, rel=1e-3)
+    total_j = sum(c["energy_j"] for c in comps)
+    assert data["it_energy_kwh"] == pytest.approx(total_j / 3.6e6)
+    assert data["facility_energy_kwh"] == pytest.approx(data["it_energy_kwh"] * 1.55)
+    assert data["exit_code"] == 0
+    assert Path(data["run_record"]).exists()
+
+
+def test_track_exits_with_the_commands_code(capsys) -> None:
+    code, _, err = run(["track", *SIM, "--", PY, "-c", "import sys; sys.exit(3)"], capsys)
+    assert code == 3
+    assert "exited with 3" in err and "kWh" in err and "CO2e" in err
+
+
+def test_track_measures_child_cpu_time_on_this_machine(capsys) -> None:
+    busy = "import time\nwhile time.process_time() < 0.3: pass"
+    code, out, _ = run(["track", "--json", "--interval", "0.1", "--", PY, "-c", busy], capsys)
+    assert code == 0
+    data = json.loads(out)
+    cpu = next(c for c in data["components"] if c["kind"] == "cpu")
+    assert cpu["energy_j"] > 0
+    # machines like this one have no counters: the numbers say they are estimates
+    assert data["estimated"] == any(c["estimated"] for c in data["components"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["track"], ["after --"]),
+        (["track", "--", "no-such-command-xyz"], ["command not found", "no-such-command-xyz"]),
+        (["track", "--simulate-gpus", "2", "--", PY, "-c", "pass"], ["simulate_gpu_watts"]),
+        (["track", "--region", "Atlantis", "--", PY, "-c", "pass"], ["Atlantis"]),
+        (["track", "--pue", "0.3", "--", PY, "-c", "pass"], ["PUE"]),
+        (["track", "--interval", "0", "--", PY, "-c", "pass"], ["interval"]),
+        (["track", "--cpu-scope", "galaxy", "--", PY, "-c", "pass"], ["cpu-scope"]),
+        (["runs", "show", "/no/such/run.jsonl"], ["does not exist"]),
+        (["hardware", "--cpu-scope", "x"], ["cpu-scope"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, words) -> None:
+    code, _, err = run(argv, capsys)
+    one_line_error(code, err, *words)
+
+
+def test_runs_show_and_export(capsys, tmp_path) -> None:
+    code, out, _ = run(
+        ["track", *SIM, "--json", "--log-dir", str(tmp_path), "--", PY, "-c", "pass"], capsys
+    )
+    assert code == 0
+    tracked = json.loads(out)
+    code, out, _ = run(["runs", "show", str(tmp_path), "--json"], capsys)
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["complete"] is True
+    assert shown["it_energy_kwh"] == pytest.approx(tracked["it_energy_kwh"])
+    code, out, _ = run(["runs", "show", tracked["run_record"]], capsys)
+    assert code == 0 and "finished" in out and "gpu:1 (simulated)" in out
+
+    csv_path = tmp_path / "emissions.csv"
+    code, out, _ = run(["runs", "export", str(tmp_path), "--csv", str(csv_path)], capsys)
+    assert code == 0 and "appended" in out
+    with open(csv_path, newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert float(row["energy_consumed"]) == pytest.approx(tracked["it_energy_kwh"])
+    assert row["run_id"] == tracked["run_id"]
+
+    bad = tmp_path / "foreign.csv"
+    bad.write_text("x,y\n")
+    code, _, err = run(["runs", "export", str(tmp_path), "--csv", str(bad)], capsys)
+    one_line_error(code, err, "other columns")
+
+
+def test_hardware_explains_every_component(capsys, tmp_path) -> None:
+    from tests.fakes.powercap import server_tree
+
+    server_tree(tmp_path / "pc", packages=1)
+    code, out, _ = run(["hardware", "--json", "--powercap-root", str(tmp_path / "pc")], capsys)
+    assert code == 0
+    data = json.loads(out)
+    status = {c["component"]: c["status"] for c in data["components"]}
+    assert status["cpu"] == "measured" and status["dram"] == "measured"
+    assert "gpu" in status
+    assert data["cpu_power_model"]["w_per_core"] > 0
+    code, out, _ = run(["hardware", "--powercap-root", str(tmp_path / "none")], capsys)
+    assert code == 0
+    assert "cpu   estimated" in out and "no RAPL counters" in out
