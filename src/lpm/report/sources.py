@@ -88,15 +88,21 @@ def pue_constants(values: tuple[float, ...]) -> list[Constant]:
 
 def equivalents_constants() -> list[Constant]:
     """The equivalents constants (car, phone, trees, budget) and the flight model summary."""
+    from lpm.carbon import equivalents
+
+    budget_used_kg = equivalents(1.0).annual_budget_kg
     rows = _rows("equivalents.csv")
     by_key = {r["key"]: r for r in rows}
-    out = [
-        Constant(
-            k, by_key[k]["value"], by_key[k]["unit"], by_key[k]["description"], by_key[k]["source"]
-        )
-        for k in EQUIVALENT_KEYS
-        if k in by_key
-    ]
+    out = []
+    for k in EQUIVALENT_KEYS:
+        if k not in by_key:
+            continue
+        row = by_key[k]
+        description = row["description"]
+        if k.startswith("annual_budget"):
+            used = abs(float(row["value"]) - budget_used_kg) < 1e-6
+            description += " (used for the budget share)" if used else " (alternative, not used)"
+        out.append(Constant(k, row["value"], row["unit"], description, row["source"]))
     flight = [r for r in rows if r["key"].startswith("flight_")]
     if flight:
         out.append(
