@@ -136,6 +136,10 @@ def track(
     except OSError as exc:
         tracker.stop()
         raise LpmError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
+    for meter in detection.meters:
+        follow = getattr(meter, "track_pids", None)
+        if callable(follow):  # see the child at once, not at the next process scan
+            follow([proc.pid])
 
     def forward(signum: int, _frame: Any) -> None:
         if proc.poll() is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lpm.energy.estimated import SCOPES, EstimatedCpuMeter, EstimatedDramMeter
+from lpm.energy.estimated import SCOPES, EstimatedCpuMeter, EstimatedDramMeter, ProcessTree
 from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
 from lpm.energy.rapl import (
     DEFAULT_POWERCAP_ROOT,
@@ -135,14 +135,15 @@ def detect(
     except RaplUnavailable as exc:
         cpu_reason = dram_reason = f"no RAPL counters ({exc}): usual in VMs and containers"
 
+    tree = ProcessTree(pids)  # one scan of the process tree serves both estimates
     if not any(m.kind == "cpu" for m in meters):
-        cpu = EstimatedCpuMeter(scope=cpu_scope, pids=pids, reason=cpu_reason)
+        cpu = EstimatedCpuMeter(scope=cpu_scope, tree=tree, reason=cpu_reason)
         meters.append(cpu)
         items.append(
             HardwareItem("cpu", "estimated", cpu.name, f"{cpu_reason}; {cpu.model.source}")
         )
     if not have_dram:
-        dram = EstimatedDramMeter(scope=cpu_scope, pids=pids, reason=dram_reason)
+        dram = EstimatedDramMeter(scope=cpu_scope, tree=tree, reason=dram_reason)
         meters.append(dram)
         items.append(
             HardwareItem(

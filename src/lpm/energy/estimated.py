@@ -175,35 +175,77 @@ def _tree(pids: Iterable[int]) -> list[psutil.Process]:
         except psutil.Error:
             continue
         procs[root.pid] = root
-        try:
+        with contextlib.suppress(psutil.Error):
             for child in root.children(recursive=True):
                 procs[child.pid] = child
-        except psutil.Error:
-            pass
     return list(procs.values())
+
+
+class ProcessTree:
+    """Processes rooted at some pids, with their descendants.
+
+    Listing descendants scans every process of the machine, so it is redone at most every
+    ``rescan_s``; in between the known processes are read directly (cheap). A child started
+    in between is found at the next scan with all its CPU time; one that ends is counted by
+    its parent when reaped. CPU and DRAM estimates share one tree.
+    """
+
+    def __init__(
+        self,
+        pids: Iterable[int] | None = None,
+        *,
+        rescan_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pids: list[int] = list(pids) if pids is not None else [os.getpid()]
+        self.rescan_s = rescan_s
+        self._clock = clock
+        self._procs: list[psutil.Process] = []
+        self._scanned = -float("inf")
+
+    def add(self, pids: Iterable[int]) -> None:
+        """Also follow these roots (rescans now)."""
+        self.pids.extend(p for p in pids if p not in self.pids)
+        self._scanned = -float("inf")
+
+    def processes(self) -> list[psutil.Process]:
+        """The roots and their descendants (as of the latest scan)."""
+        now = self._clock()
+        if now - self._scanned >= self.rescan_s:
+            self._procs = _tree(self.pids)
+            self._scanned = now
+        return self._procs
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of the roots, their live descendants and reaped children."""
+        total = 0.0
+        for p in self.processes():
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+        return total
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the roots and their live descendants."""
+        total = 0
+        for p in self.processes():
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
 
 
 def tree_cpu_seconds(pids: Iterable[int]) -> float:
     """CPU seconds of these processes, their live descendants and reaped children."""
-    total = 0.0
-    for p in _tree(pids):
-        try:
-            t = p.cpu_times()
-        except psutil.Error:
-            continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+    return ProcessTree(pids).cpu_seconds()
 
 
 def tree_rss_bytes(pids: Iterable[int]) -> int:
     """Resident memory of these processes and their live descendants."""
-    total = 0
-    for p in _tree(pids):
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
+    return ProcessTree(pids).rss_bytes()
 
 
 def machine_busy_cpu_seconds() -> float:
@@ -232,6 +274,7 @@ class EstimatedCpuMeter:
         *,
         scope: str = "process",
         pids: Iterable[int] | None = None,
+        tree: ProcessTree | None = None,
         model: CpuPowerModel | None = None,
         clock: Callable[[], float] = time.monotonic,
         cpu_seconds: Callable[[], float] | None = None,
@@ -243,7 +286,7 @@ class EstimatedCpuMeter:
         self.scope = scope
         self.model = model or cpu_power_model()
         self.reason = reason
-        self._pids = list(pids) if pids is not None else [os.getpid()]
+        self.tree = tree or ProcessTree(pids)
         self._clock = clock
         self._cpu_seconds_fn = cpu_seconds
         self._available_override = available_cpus
@@ -260,22 +303,22 @@ class EstimatedCpuMeter:
             return self._available_override
         if self.scope == "machine":
             return psutil.cpu_count() or 1
-        return _available_cpus(self._pids)
+        return _available_cpus(self.tree.pids)
 
     def _cpu_seconds(self) -> float:
         if self._cpu_seconds_fn is not None:
             return self._cpu_seconds_fn()
         if self.scope == "machine":
             return machine_busy_cpu_seconds()
-        return tree_cpu_seconds(self._pids)
+        return self.tree.cpu_seconds()
 
     def track_pids(self, pids: Iterable[int]) -> None:
         """Also estimate for these process trees (other local ranks), from now on."""
-        new = [p for p in pids if p not in self._pids]
+        new = [p for p in pids if p not in self.tree.pids]
         if not new or self.scope == "machine":
             return
         self.read()  # close the interval with the old set
-        self._pids.extend(new)
+        self.tree.add(new)
         self._available = self._count_available()
         self._last_cpu_s = self._cpu_seconds()
 
@@ -300,7 +343,7 @@ class EstimatedCpuMeter:
             "estimated": True,
             "method": "cpu time x TDP model",
             "scope": self.scope,
-            "pids": list(self._pids) if self.scope == "process" else [],
+            "pids": list(self.tree.pids) if self.scope == "process" else [],
             "available_cpus": self._available,
             "model": self.model.to_dict(),
             "reason": self.reason,
@@ -318,6 +361,7 @@ class EstimatedDramMeter:
         *,
         scope: str = "process",
         pids: Iterable[int] | None = None,
+        tree: ProcessTree | None = None,
         w_per_gb: float = DRAM_W_PER_GB,
         clock: Callable[[], float] = time.monotonic,
         memory_bytes: Callable[[], float] | None = None,
@@ -328,7 +372,7 @@ class EstimatedDramMeter:
         self.scope = scope
         self.w_per_gb = w_per_gb
         self.reason = reason
-        self._pids = list(pids) if pids is not None else [os.getpid()]
+        self.tree = tree or ProcessTree(pids)
         self._clock = clock
         self._memory_fn = memory_bytes
         self.notices: list[str] = []
@@ -344,12 +388,13 @@ class EstimatedDramMeter:
         elif self.scope == "machine":
             b = psutil.virtual_memory().total
         else:
-            b = tree_rss_bytes(self._pids)
+            b = self.tree.rss_bytes()
         return b / 1e9
 
     def track_pids(self, pids: Iterable[int]) -> None:
         """Also count the memory of these process trees, from now on."""
-        self._pids.extend(p for p in pids if p not in self._pids)
+        if self.scope == "process":
+            self.tree.add(pids)
 
     def read(self) -> Reading:
         """Cumulative estimated DRAM energy in J (trapezoids over memory samples)."""
