@@ -23,6 +23,7 @@ def report(
         Path,
         typer.Argument(
             help="A study directory (the --out of `lpm study`) holding results.jsonl.",
+            metavar="DIR",
             show_default=False,
         ),
     ],
