@@ -42,6 +42,23 @@ class RunningStats:
         if self.count == 0:
             self.weight = self._sum = self._sum_sq = 0.0
 
+    def like(self) -> RunningStats:
+        """An empty accumulator with the same shift, so that it can be subtracted later."""
+        return RunningStats(_shift=self._shift)
+
+    def subtract(self, other: RunningStats) -> None:
+        """Remove everything ``other`` (made with :meth:`like`) accumulated."""
+        if other.count == 0:
+            return
+        if other._shift != self._shift:
+            raise ValueError("can only subtract an accumulator with the same shift")
+        self.count -= other.count
+        self.weight -= other.weight
+        self._sum -= other._sum
+        self._sum_sq -= other._sum_sq
+        if self.count <= 0:
+            self.count, self.weight, self._sum, self._sum_sq = 0, 0.0, 0.0, 0.0
+
     def copy(self) -> RunningStats:
         """An independent copy."""
         return RunningStats(self.count, self.weight, self._shift, self._sum, self._sum_sq)

@@ -70,7 +70,8 @@ class _Group:
     durations: RunningStats = field(default_factory=RunningStats)
     early_durations: list[float] = field(default_factory=list)
     power: RunningStats = field(default_factory=RunningStats)
-    early_power: list[tuple[int, float, float]] = field(default_factory=list)
+    # power of the segments that started after step s (s < EARLY_KEEP), summed per s
+    early_power: dict[int, RunningStats] = field(default_factory=dict)
     estimated: bool = False
 
     def add_step(self, duration_s: float) -> None:
@@ -83,7 +84,10 @@ class _Group:
         start_steps = self.steps_at_last_sample
         self.power.add(power_w, dt)
         if start_steps < EARLY_KEEP:
-            self.early_power.append((start_steps, power_w, dt))
+            early = self.early_power.get(start_steps)
+            if early is None:
+                early = self.early_power[start_steps] = self.power.like()
+            early.add(power_w, dt)
         self.estimated = self.estimated or estimated
 
     def stats(self, warmup: int, window: str | None) -> StepStats:
@@ -93,9 +97,9 @@ class _Group:
         for d in self.early_durations[:warmup]:
             durations.remove(d)
         power = self.power.copy()
-        for start, p, dt in self.early_power:
+        for start, early in self.early_power.items():
             if start < warmup:
-                power.remove(p, dt)
+                power.subtract(early)
         if power.count == 0:
             power = self.power  # windows too short to have a segment after the warm-up
         return StepStats.from_parts(
