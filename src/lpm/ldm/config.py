@@ -187,10 +187,10 @@ class SampleConfig(_Base, TrackingFields):
     progress: bool = True
 
 
-def validated(model: type[BaseModel], **values: Any) -> Any:
+def validated(config_cls: type[BaseModel], /, **values: Any) -> Any:
     """Build a config, turning pydantic errors into one-line LpmErrors naming the field."""
     try:
-        return model(**values)
+        return config_cls(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "config"
