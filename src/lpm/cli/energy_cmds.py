@@ -63,8 +63,8 @@ def _print_summary(summary: Any, *, err: bool) -> None:
         if "(simulated" in c.name:
             tag = "simulated"
         out(
-            f"  {c.name:<{width}}  {c.kind:<4}  {c.energy_kwh:.6f} kWh  "
-            f"{c.mean_power_w:8.1f} W  {tag}"
+            f"  {c.name:<{width}}  {c.kind:<4}  {c.energy_kwh:10.4g} kWh  "
+            f"{c.mean_power_w:8.4g} W  {tag}"
         )
     if not summary.components:
         out("  (no device was measured)")
@@ -73,7 +73,7 @@ def _print_summary(summary: Any, *, err: bool) -> None:
         for name, w in summary.windows.items():
             out(
                 f"    {name}: {w['count']} x, {w['duration_s']:.2f} s, {w['steps']} steps, "
-                f"{w['energy_kwh']:.6f} kWh, {w['mean_power_w']:.1f} W"
+                f"{w['energy_kwh']:.4g} kWh, {w['mean_power_w']:.4g} W"
             )
     out(f"  {summary.footprint.sentence()}")
     for f in summary.faults:
@@ -222,6 +222,7 @@ def hardware(
         data = {
             "components": [i.to_dict() for i in d.items],
             "cpu_power_model": model.to_dict(),
+            "meters": [m.describe() for m in d.meters if hasattr(m, "describe")],
             "notices": d.notices,
         }
         typer.echo(json.dumps(data, indent=2))

@@ -570,7 +570,10 @@ class Tracker:
             e = r.energy_j[dev.index]
             delta = e - dev.last_j
             if delta < 0:
-                self._fault(f"{dev.name}: energy went backwards by {-delta:.3g} J; ignored")
+                self._fault(
+                    f"{dev.name}: energy went backwards by {-delta:.3g} J; ignored",
+                    key=f"{dev.key}:backwards",
+                )
                 delta = 0.0
             dev.last_j = e
             dev.total_j += delta
@@ -615,10 +618,12 @@ class Tracker:
             except Exception as exc:  # the sampler never takes the job down
                 self._fault(f"sampler error ({type(exc).__name__}: {exc})")
 
-    def _fault(self, message: str, once: bool = True) -> None:
-        if once and message in self._reported:
+    def _fault(self, message: str, once: bool = True, key: str | None = None) -> None:
+        """Record a meter problem in the run and log it once (per ``key``)."""
+        key = key or message
+        if once and key in self._reported:
             return
-        self._reported.add(message)
+        self._reported.add(key)
         self._fault_count += 1
         if len(self._faults) < MAX_FAULTS:
             self._faults.append(message)
