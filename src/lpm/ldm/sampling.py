@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from lpm.errors import LpmError
 from lpm.ldm.config import SampleConfig
 from lpm.ldm.flops import count_flops
 from lpm.ldm.networks import build_autoencoder, build_unet, load_ldm, memory_format
@@ -74,10 +75,11 @@ def load_sampler(
     ema: bool = True,
     compile: bool = False,
     channels_last: bool = False,
+    blob: dict[str, Any] | None = None,
 ) -> Sampler:
-    """Load a trained run for sampling."""
+    """Load a trained run for sampling (`blob`: its already loaded ldm.pt contents)."""
     key = sampler_name(sampler)
-    blob = load_ldm(run)
+    blob = load_ldm(run) if blob is None else blob
     rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, amp))
     unet = build_unet(blob["unet_kwargs"])
     weights = blob["ema"] if ema and blob.get("ema") is not None else blob["unet"]
@@ -154,6 +156,7 @@ def generate(
     ema: bool = True,
     compile: bool = False,
     channels_last: bool = False,
+    blob: dict[str, Any] | None = None,
 ) -> tuple[list[Path], Sampler]:
     """Sample n images from a trained run into `out`; tracker windows "sample" (one step per
     denoising step) and "decode" when a tracker is given. Returns the files and the sampler.
@@ -169,6 +172,7 @@ def generate(
         ema=ema,
         compile=compile,
         channels_last=channels_last,
+        blob=blob,
     )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -202,7 +206,13 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
     """Sample cfg.n images from a trained run; writes NIfTI (+PNG) files and summary.json."""
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     sampler_name(cfg.sampler)
-    load_ldm(cfg.run)  # fail early on a bad run dir, before the tracker starts
+    blob = load_ldm(cfg.run)  # fail early on bad input, before the tracker starts
+    num_train = int(blob["schedule"]["num_train_timesteps"])
+    if cfg.steps > num_train:
+        raise LpmError(
+            f"steps={cfg.steps} is out of range; the model was trained with {num_train} "
+            f"timesteps, so use 1 to {num_train}."
+        )
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     tracker = open_tracker(
@@ -232,6 +242,7 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
             ema=cfg.ema,
             compile=cfg.compile,
             channels_last=cfg.channels_last,
+            blob=blob,
         )
     flops = _flops_per_step(s, min(cfg.batch_size, cfg.n))
     summary = tracker.summary()
