@@ -1,0 +1,185 @@
+"""`lpm train-autoencoder`, `lpm train`, `lpm sample`: tiny runs end to end; bad input is one
+line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from lpm.cli.main import main
+
+torch.set_num_threads(1)
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code, out, err = run_main(argv, capsys)
+    assert code == 2, (out, err)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err + out
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
+    path.write_text("n_items: 4\ninterval_s: 0.2\nprogress: false\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: Path) -> Path:
+    """`lpm train` with no --autoencoder: trains a small autoencoder first."""
+    out = tmp_path_factory.mktemp("run") / "ldm"
+    main(
+        [
+            "train", "--dims", "2", "--size", "32", "--model", "small",
+            "--iterations", "2", "--autoencoder-iterations", "2", "--batch-size", "2",
+            "--out", str(out), "--config", str(tiny_config),
+        ]
+    )  # fmt: skip
+    return out
+
+
+def test_train_without_autoencoder_trains_one_and_reports(trained_run: Path) -> None:
+    assert (trained_run / "autoencoder" / "autoencoder.pt").exists()
+    summary = json.loads((trained_run / "summary.json").read_text())
+    for field in ("iterations", "duration_s", "it_energy_kwh", "co2e_kg",
+                  "energy_per_iteration_j", "flops_per_iteration", "parameters"):  # fmt: skip
+        assert field in summary
+    assert summary["iterations"] == 2
+
+
+def test_sample_writes_nifti_in_hu(trained_run: Path, tmp_path: Path, capsys) -> None:
+    code, out, err = run_main(
+        ["sample", "--run", str(trained_run), "--n", "2", "--steps", "3",
+         "--sampler", "ddim", "--out", str(tmp_path / "s"), "--no-progress"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "2 samples written" in out
+    assert "energy / sample" in out
+    files = sorted((tmp_path / "s").glob("*.nii.gz"))
+    assert len(files) == 2
+    data = nib.load(str(files[0])).get_fdata()
+    assert data.shape == (32, 32)
+    assert -1000 <= data.min() <= data.max() <= 1000
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["samples"] == 2 and summary["energy_per_step_j"] > 0
+
+
+def test_train_autoencoder_with_shape_and_config(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "ae.yaml"
+    config.write_text("channels: 16\nnum_embeddings: 32\nn_items: 2\niterations: 50\n")
+    code, out, err = run_main(
+        ["train-autoencoder", "--dims", "2", "--size", "32x32", "--iterations", "2",
+         "--out", str(tmp_path / "ae"), "--no-progress", "--config", str(config)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "autoencoder trained" in out
+    summary = json.loads((tmp_path / "ae" / "summary.json").read_text())
+    assert summary["iterations"] == 2  # the flag overrides the file's 50
+    saved = json.loads((tmp_path / "ae" / "config.json").read_text())
+    assert saved["channels"] == 16 and saved["size"] == [32, 32]
+
+
+def test_size_not_divisible(tmp_path: Path, capsys) -> None:
+    line = one_line_error(
+        ["train", "--dims", "2", "--size", "40", "--out", str(tmp_path / "x")], capsys
+    )
+    assert "does not divide by 16" in line and "32 or 48" in line
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "3", "--size", "18", "--out", str(tmp_path / "x")],
+        capsys,
+    )
+    assert "does not divide by 4" in line
+
+
+def test_size_with_wrong_number_of_axes(tmp_path: Path, capsys) -> None:
+    line = one_line_error(["train", "--dims", "3", "--size", "32x32", "--out", "x"], capsys)
+    assert "2 axes but dims is 3" in line
+
+
+def test_missing_dims_and_bad_model(capsys) -> None:
+    assert "--dims is required" in one_line_error(["train", "--size", "32"], capsys)
+    line = one_line_error(["train", "--dims", "2", "--size", "32", "--model", "huge"], capsys)
+    assert "model" in line and "small" in line
+
+
+def test_missing_run_dir_and_bad_sampler(trained_run: Path, tmp_path: Path, capsys) -> None:
+    line = one_line_error(["sample", "--run", str(tmp_path / "nope"), "--out", "x"], capsys)
+    assert "does not exist" in line
+    line = one_line_error(
+        ["sample", "--run", str(trained_run), "--sampler", "euler", "--out", str(tmp_path)],
+        capsys,
+    )
+    assert "unknown sampler 'euler'" in line
+    line = one_line_error(
+        ["sample", "--run", str(trained_run), "--steps", "5000", "--out", str(tmp_path)], capsys
+    )
+    assert "use 1 to 1000" in line
+    assert "--run is required" in one_line_error(["sample", "--n", "2"], capsys)
+
+
+def test_missing_autoencoder_dir(tmp_path: Path, capsys) -> None:
+    line = one_line_error(
+        ["train", "--dims", "2", "--size", "32", "--autoencoder", str(tmp_path / "none"),
+         "--out", str(tmp_path / "x")],
+        capsys,
+    )  # fmt: skip
+    assert "autoencoder run" in line and "does not exist" in line
+
+
+def test_bad_config_files(tmp_path: Path, capsys) -> None:
+    line = one_line_error(["train", "--config", str(tmp_path / "none.yaml")], capsys)
+    assert "does not exist" in line
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dims: [2\n")
+    assert "not valid YAML" in one_line_error(["train", "--config", str(bad)], capsys)
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("dims: 2\nsize: 32\nlearning_speed: 3\n")
+    line = one_line_error(["train", "--config", str(unknown)], capsys)
+    assert "learning_speed" in line
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    assert "mapping" in one_line_error(["sample", "--config", str(listy)], capsys)
+
+
+def test_missing_data_path(tmp_path: Path, capsys) -> None:
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "2", "--size", "32", "--data", str(tmp_path / "ct"),
+         "--out", str(tmp_path / "x")],
+        capsys,
+    )  # fmt: skip
+    assert str(tmp_path / "ct") in line
+
+
+def test_sampling_is_reproducible_by_seed(trained_run: Path, tmp_path: Path, capsys) -> None:
+    for name in ("a", "b"):
+        code, _, err = run_main(
+            ["sample", "--run", str(trained_run), "--steps", "2", "--seed", "7", "--no-png",
+             "--out", str(tmp_path / name), "--no-progress"],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, err
+    a = nib.load(str(tmp_path / "a" / "sample_00000.nii.gz")).get_fdata()
+    b = nib.load(str(tmp_path / "b" / "sample_00000.nii.gz")).get_fdata()
+    assert np.array_equal(a, b)
+    assert not list((tmp_path / "a").glob("*.png"))
