@@ -201,6 +201,9 @@ class Tracker:
         self._groups: dict[str, _Group] = {}
         self._windows: dict[str, _WindowAgg] = {}
         self._open: list[_Window] = []
+        self._all = _Group()
+        self._groups[ALL_STEPS] = self._all
+        self._active: list[_Group] = [self._all]  # groups of the open windows, and of all
         self._faults: list[str] = []
         self._fault_count = 0
         self._reported: set[str] = set()
@@ -354,6 +357,7 @@ class Tracker:
             index = agg.count + sum(1 for w in self._open if w.name == name)
             t = self._t_last
             self._open.append(_Window(name, index, t, _utc_now(), t))
+            self._refresh_active()
             group = self._groups.setdefault(name, _Group())
             group.steps_at_last_sample = group.steps
 
@@ -369,6 +373,7 @@ class Tracker:
                 raise LpmError(f"no open window named {name!r}; open it with t.window({name!r})")
             self._sample()
             w = self._open.pop(idx)
+            self._refresh_active()
             duration = self._t_last - w.t_start
             agg = self._windows.setdefault(name, _WindowAgg())
             agg.count += 1
@@ -403,11 +408,9 @@ class Tracker:
         with self._lock:
             inner = self._open[-1] if self._open else None
             ref = inner.last_mark if inner is not None else self._last_mark
-            d = max(now - ref, 0.0)
-            names = {w.name for w in self._open}
-            for n in names:
-                self._groups.setdefault(n, _Group()).add_step(d)
-            self._groups.setdefault(ALL_STEPS, _Group()).add_step(d)
+            d = now - ref if now > ref else 0.0
+            for g in self._active:
+                g.add_step(d)
             for w in self._open:
                 w.steps += 1
             if inner is not None:
@@ -455,6 +458,10 @@ class Tracker:
             return self._build_summary(complete=False)
 
     # ------------------------------------------------------------------ internals
+    def _refresh_active(self) -> None:
+        names = dict.fromkeys(w.name for w in self._open)
+        self._active = [self._groups.setdefault(n, _Group()) for n in names] + [self._all]
+
     def _host_once(self, meters: Sequence[Meter]) -> list[Meter]:
         """Keep CPU/DRAM meters on one rank per host, covering all that host's ranks."""
         assert self._dist is not None
@@ -587,9 +594,7 @@ class Tracker:
                 w.energy[k] = w.energy.get(k, 0.0) + d
         if dt >= MIN_SEGMENT_S:
             power = sum(deltas.values()) / dt
-            names = {w.name for w in self._open} | {ALL_STEPS}
-            for n in names:
-                g = self._groups.setdefault(n, _Group())
+            for g in self._active:
                 g.add_segment(power, dt, seg_estimated)
                 g.steps_at_last_sample = g.steps
         for st in self._meters:
