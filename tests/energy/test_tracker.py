@@ -206,3 +206,15 @@ def test_import_does_not_import_torch() -> None:
     code = "import sys, lpm.energy; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_detected_meters_by_default_and_notes_in_the_run(tmp_path) -> None:
+    with Tracker(interval_s=0.05, log_dir=tmp_path) as t:
+        sum(i * i for i in range(200_000))
+        t.note("measured in a test")
+    s = t.summary()
+    kinds = {c.kind for c in s.components}
+    assert {"cpu", "dram"} <= kinds
+    assert s.energy_by_kind_j()["cpu"] > 0
+    assert "measured in a test" in s.faults
+    assert s.context["meters"] and s.context["cpu_model"] is not None

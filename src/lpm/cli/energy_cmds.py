@@ -118,8 +118,6 @@ def track(
         simulate_gpu_watts=simulate_gpu_watts,
         cpu_scope=cpu_scope,
     )
-    for notice in detection.notices:
-        typer.echo(f"note: {notice}", err=True)
     tracker = Tracker(
         detection.meters,
         interval_s=interval,
@@ -130,6 +128,9 @@ def track(
         cpu_scope=cpu_scope,
     )
     tracker.start()
+    for notice in detection.notices:
+        typer.echo(f"note: {notice}", err=True)
+        tracker.note(notice)
     previous: dict[int, Any] = {}
     try:
         proc = subprocess.Popen(command)

@@ -244,17 +244,21 @@ class Tracker:
             if self._dist is not None:
                 self.run_id = self._dist.run_id
         meters = self._given_meters
+        notices: list[str] = []
         if meters is None:
-            from lpm.energy.detect import detect_meters
+            from lpm.energy.detect import detect
 
             select = None
             if self._dist is not None:
                 idx = distributed.local_gpu_index()
                 select = None if idx is None else [idx]
-            meters = detect_meters(cpu_scope=self.cpu_scope, gpu_select=select)
+            detection = detect(cpu_scope=self.cpu_scope, gpu_select=select)
+            meters, notices = detection.meters, detection.notices
         if self._dist is not None and self._dist.world_size > 1:
             meters = self._host_once(meters)
         self._setup_devices(meters)
+        for n in notices:  # e.g. RAPL not readable: logged once and kept in the run
+            self._fault(n)
         self.context = collect_context(meters)
         if self._dist is not None:
             self.context["distributed"] = {
@@ -442,6 +446,11 @@ class Tracker:
                 )
             return group.stats(warm, window)
 
+    def note(self, message: str) -> None:
+        """Record a fact about the measurement in the run (``faults``) without logging it."""
+        with self._lock:
+            self._fault(message, log_it=False)
+
     def sample(self) -> None:
         """Read all meters now (the sampler thread does this every ``interval_s``)."""
         with self._lock:
@@ -623,7 +632,9 @@ class Tracker:
             except Exception as exc:  # the sampler never takes the job down
                 self._fault(f"sampler error ({type(exc).__name__}: {exc})")
 
-    def _fault(self, message: str, once: bool = True, key: str | None = None) -> None:
+    def _fault(
+        self, message: str, once: bool = True, key: str | None = None, log_it: bool = True
+    ) -> None:
         """Record a meter problem in the run and log it once (per ``key``)."""
         key = key or message
         if once and key in self._reported:
@@ -632,7 +643,8 @@ class Tracker:
         self._fault_count += 1
         if len(self._faults) < MAX_FAULTS:
             self._faults.append(message)
-        log.warning("lpm.energy: %s", message)
+        if log_it:
+            log.warning("lpm.energy: %s", message)
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._write(
