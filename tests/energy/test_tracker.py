@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import pytest
 from tests.fakes.nvml import FakeClock
@@ -218,3 +219,42 @@ def test_detected_meters_by_default_and_notes_in_the_run(tmp_path) -> None:
     assert s.energy_by_kind_j()["cpu"] > 0
     assert "measured in a test" in s.faults
     assert s.context["meters"] and s.context["cpu_model"] is not None
+
+
+class HangingMeter:
+    """A meter whose read blocks while ``hang`` is set (like a stuck driver call)."""
+
+    kind = "gpu"
+    estimated = False
+    name = "hanging gpu"
+
+    def __init__(self) -> None:
+        self.hang = threading.Event()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def read(self) -> Reading:
+        if self.hang.is_set():
+            self.entered.set()
+            self.release.wait(30)
+        return Reading((0.0,), ("gpu:0 hanging",))
+
+
+def test_a_stuck_meter_blocks_neither_steps_nor_window_edges(monkeypatch) -> None:
+    import lpm.energy.tracker as tracker_module
+
+    monkeypatch.setattr(tracker_module, "READ_TIMEOUT_S", 0.2)
+    meter = HangingMeter()
+    with Tracker([meter], interval_s=0.01) as t:
+        t.start_window("train")
+        meter.hang.set()
+        assert meter.entered.wait(10)  # the sampler thread is now stuck inside read()
+        worker = threading.Thread(target=lambda: [t.step() for _ in range(100)])
+        worker.start()
+        worker.join(5)
+        assert not worker.is_alive()
+        t.end_window("train")  # gives up waiting for the stuck read after the timeout
+        meter.release.set()
+    s = t.summary()
+    assert s.windows["train"]["steps"] == 100
+    assert any("blocked" in f for f in s.faults)

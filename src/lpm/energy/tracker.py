@@ -39,6 +39,7 @@ ALL_STEPS = "*"  # step statistics over every step of the run
 EARLY_KEEP = 1024  # per window name: first step durations kept so warm-up can change later
 MAX_FAULTS = 100
 MIN_SEGMENT_S = 1e-3
+READ_TIMEOUT_S = 10.0  # longest wait for a meter read in progress at a window edge
 
 
 @dataclass
@@ -192,7 +193,8 @@ class Tracker:
         self._clock = clock
         self._given_meters = list(meters) if meters is not None else None
 
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the state; step() takes only this one
+        self._read_lock = threading.RLock()  # meter reads; always taken before _lock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._writer: RecordWriter | None = None
@@ -295,11 +297,13 @@ class Tracker:
                 self.end_window(self._open[-1].name)
             self._stop.set()
             if self._thread is not None:
-                self._thread.join(timeout=max(5.0, 2 * self.interval_s))
-            with self._lock:
-                self._sample()
+                self._thread.join(timeout=5.0)
+
+            def finish() -> RunSummary:
                 self._t_end = self._t_last
-                summary = self._build_summary(complete=True)
+                return self._build_summary(complete=True)
+
+            summary = self._sample(then=finish)
             if self._dist is not None and self._dist.world_size > 1:
                 summary = self._gather(summary)
             self._final = summary
@@ -355,8 +359,8 @@ class Tracker:
             raise LpmError("start the Tracker before opening a window (`with Tracker() as t:`)")
         if self.cuda_sync:
             _maybe_cuda_sync()
-        with self._lock:
-            self._sample()
+
+        def open_window() -> None:  # runs right after the edge reading, under the lock
             agg = self._windows.setdefault(name, _WindowAgg())
             index = agg.count + sum(1 for w in self._open if w.name == name)
             t = self._t_last
@@ -365,17 +369,22 @@ class Tracker:
             group = self._groups.setdefault(name, _Group())
             group.steps_at_last_sample = group.steps
 
+        self._sample(then=open_window)
+
     def end_window(self, name: str) -> None:
         """Close the most recent open window of this name and record it."""
         if self.cuda_sync:
             _maybe_cuda_sync()
         with self._lock:
+            if not any(w.name == name for w in self._open):
+                raise LpmError(f"no open window named {name!r}; open it with t.window({name!r})")
+
+        def close_window() -> dict | None:  # runs right after the edge reading, under the lock
             idx = next(
                 (i for i in range(len(self._open) - 1, -1, -1) if self._open[i].name == name), None
             )
-            if idx is None:
-                raise LpmError(f"no open window named {name!r}; open it with t.window({name!r})")
-            self._sample()
+            if idx is None:  # closed meanwhile by another thread
+                return None
             w = self._open.pop(idx)
             self._refresh_active()
             duration = self._t_last - w.t_start
@@ -396,7 +405,11 @@ class Tracker:
                 "energy_j": dict(w.energy),
                 **self._totals_line(),
             }
-        self._write(line)
+            return line
+
+        line = self._sample(then=close_window)
+        if line is not None:
+            self._write(line)
 
     def epoch_start(self) -> None:
         """Carbontracker-style: open a window named "epoch"."""
@@ -448,13 +461,11 @@ class Tracker:
 
     def note(self, message: str) -> None:
         """Record a fact about the measurement in the run (``faults``) without logging it."""
-        with self._lock:
-            self._fault(message, log_it=False)
+        self._fault(message, log_it=False)
 
     def sample(self) -> None:
         """Read all meters now (the sampler thread does this every ``interval_s``)."""
-        with self._lock:
-            self._sample()
+        self._sample()
 
     def summary(self) -> RunSummary:
         """The run so far (while running) or the final summary (after exit)."""
@@ -462,9 +473,7 @@ class Tracker:
             return self._final
         if not self._running:
             raise LpmError("this Tracker was never started; use `with Tracker() as t:`")
-        with self._lock:
-            self._sample()
-            return self._build_summary(complete=False)
+        return self._sample(then=lambda: self._build_summary(complete=False))
 
     # ------------------------------------------------------------------ internals
     def _refresh_active(self) -> None:
@@ -573,12 +582,37 @@ class Tracker:
                 estimated=(True,) * len(energies),
             )
 
-    def _sample(self) -> None:
-        """Read every meter, add the deltas, attribute the segment. Caller holds the lock."""
-        now = self._clock()
+    def _sample(self, then: Callable[[], Any] | None = None) -> Any:
+        """Read every meter, add the deltas, attribute the segment; then run ``then``.
+
+        Meter reads hold only the read lock, so a slow or stuck meter never blocks
+        :meth:`step`; the state is updated under the state lock (callers must not hold it).
+        """
+        if not self._read_lock.acquire(timeout=READ_TIMEOUT_S):
+            # a meter read is stuck in the sampler thread: go on without a fresh reading
+            self._fault(f"meter readings blocked for over {READ_TIMEOUT_S:g} s; edge not read")
+            with self._lock:
+                return then() if then is not None else None
+        try:
+            now = self._clock()
+            readings = [self._read_meter(mi, now) for mi in range(len(self._meters))]
+            with self._lock:
+                self._apply(now, readings)
+                result = then() if then is not None else None
+                checkpoint = None
+                if self._writer is not None and now - self._last_checkpoint >= self.checkpoint_s:
+                    self._last_checkpoint = now
+                    checkpoint = {"type": "checkpoint", **self._totals_line()}
+            if checkpoint is not None:
+                self._write(checkpoint)
+        finally:
+            self._read_lock.release()
+        return result
+
+    def _apply(self, now: float, readings: list[Reading | None]) -> None:
+        """Add one reading of every meter to the state. Caller holds both locks."""
         deltas: dict[str, float] = {}
         seg_estimated = False
-        readings = [self._read_meter(mi, now) for mi in range(len(self._meters))]
         for dev in self._devices:
             r = readings[dev.meter]
             if r is None or dev.index >= len(r.energy_j):
@@ -612,9 +646,6 @@ class Tracker:
                 for msg in list(notices):
                     self._fault(msg)
                 notices.clear()
-        if self._writer is not None and now - self._last_checkpoint >= self.checkpoint_s:
-            self._last_checkpoint = now
-            self._write({"type": "checkpoint", **self._totals_line()})
 
     def _totals_line(self) -> dict:
         return {
@@ -627,8 +658,7 @@ class Tracker:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                with self._lock:
-                    self._sample()
+                self._sample()
             except Exception as exc:  # the sampler never takes the job down
                 self._fault(f"sampler error ({type(exc).__name__}: {exc})")
 
@@ -637,12 +667,13 @@ class Tracker:
     ) -> None:
         """Record a meter problem in the run and log it once (per ``key``)."""
         key = key or message
-        if once and key in self._reported:
-            return
-        self._reported.add(key)
-        self._fault_count += 1
-        if len(self._faults) < MAX_FAULTS:
-            self._faults.append(message)
+        with self._lock:
+            if once and key in self._reported:
+                return
+            self._reported.add(key)
+            self._fault_count += 1
+            if len(self._faults) < MAX_FAULTS:
+                self._faults.append(message)
         if log_it:
             log.warning("lpm.energy: %s", message)
         if self._writer is not None:
