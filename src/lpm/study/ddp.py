@@ -18,9 +18,17 @@ from lpm.errors import LpmError
 
 
 def train_distributed(
-    config: dict[str, Any], processes: int, work_dir: Path, *, threads: int | None = None
+    config: dict[str, Any],
+    processes: int,
+    work_dir: Path,
+    *,
+    threads: int | None = None,
+    entry: str = "lpm.study.ddp",
 ) -> dict[str, Any]:
-    """Run train_ldm(TrainConfig(**config)) under torchrun; return TrainResult.to_dict()."""
+    """Run train_ldm(TrainConfig(**config)) under torchrun; return TrainResult.to_dict().
+
+    `entry` is the module torchrun starts in each process (``CONFIG.json RESULT.json``).
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     config_path = work_dir / "ddp_config.json"
     result_path = work_dir / "ddp_result.json"
@@ -38,7 +46,7 @@ def train_distributed(
         "--standalone",
         f"--nproc-per-node={processes}",
         "-m",
-        "lpm.study.ddp",
+        entry,
         str(config_path),
         str(result_path),
     ]

@@ -9,13 +9,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lpm.errors import LpmError
 from lpm.study.grid import Job
 from lpm.study.records import build_records
 from lpm.study.spec import StudySpec
 
 
-def hardware_context() -> dict[str, Any]:
-    """What ran the measurement (CPU, GPUs, software), for the report."""
+def hardware_context(run_record: str | None = None) -> dict[str, Any]:
+    """What ran the measurement: the context of the energy run record, else a short one."""
+    if run_record:
+        try:
+            from lpm.energy import read_run
+
+            context = dict(read_run(run_record).context)
+            if context:
+                return context
+        except (LpmError, OSError, ValueError):
+            pass
     import torch
 
     ctx: dict[str, Any] = {
@@ -110,7 +120,7 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
         train=train,
         sample=sample,
         measured=measured,
-        hardware=hardware_context(),
+        hardware=hardware_context((train.get("extra") or {}).get("run_record")),
         duration_s=time.monotonic() - started,
     )
 

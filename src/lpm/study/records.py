@@ -12,6 +12,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from lpm.errors import LpmError
 from lpm.study.grid import Job
 from lpm.study.spec import StudySpec
 
@@ -56,6 +57,15 @@ def build_records(
     """
     from lpm.energy import predict
 
+    for name, part, what in (
+        ("train", train, "measure.train_iterations"),
+        ("sample", sample, "measure.samples or measure.sample_steps"),
+    ):
+        if not part.get("step_stats"):
+            raise LpmError(
+                f"the {name} run of {job.job_id} measured no step after its warm-up; "
+                f"raise {what} above the warm-up"
+            )
     carbon_kw: dict[str, Any] = {"pue": spec.pue, "region": spec.region}
     if spec.intensity_source:
         carbon_kw["source"] = spec.intensity_source
