@@ -143,6 +143,9 @@ class TrainConfig(_Base, TrackingFields):
     n_items: int | None = Field(None, ge=1)
     skip_bad: bool = False
     num_workers: int = Field(0, ge=0)
+    cache_latents_mb: float = Field(
+        2048.0, ge=0, description="keep each item's latent (frozen autoencoder); 0 = off"
+    )
     compile: bool = False
     channels_last: bool = False
     progress: bool = True

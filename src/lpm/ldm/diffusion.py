@@ -19,9 +19,10 @@ import torch.nn.functional as F
 from lpm.errors import LpmError
 from lpm.ldm import checkpoint as ckpt
 from lpm.ldm.config import AutoencoderConfig, TrainConfig
-from lpm.ldm.data import make_dataset, make_loader
+from lpm.ldm.data import make_dataset
 from lpm.ldm.ema import make_ema
 from lpm.ldm.flops import count_flops
+from lpm.ldm.latents import LatentBatches
 from lpm.ldm.networks import (
     AUTOENCODER_FILE,
     LDM_FILE,
@@ -101,15 +102,6 @@ def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime)
     if s.ema is not None:
         s.ema.update_parameters(s.unet)
     return loss.detach()
-
-
-def encode(
-    autoencoder: torch.nn.Module, images: torch.Tensor, scale_factor: float, rt: Runtime
-) -> torch.Tensor:
-    """Latents of a batch of images, scaled (no gradients; the autoencoder is frozen)."""
-    with torch.no_grad(), rt.autocast():
-        z = autoencoder.encode_stage_2_inputs(images)
-    return (z.float() * scale_factor).detach()
 
 
 def _state(s: Stage2, iteration: int, cfg: TrainConfig, unet_kwargs: dict) -> dict[str, Any]:
@@ -293,21 +285,20 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     dataset = make_dataset(
         cfg.data, cfg.dims, cfg.size, seed=cfg.seed, n=cfg.n_items, skip_bad=cfg.skip_bad
     )
-    loader = make_loader(
+    batches = LatentBatches(
         dataset,
+        autoencoder,
+        rt,
         batch,
         seed=cfg.seed,
-        rank=rt.rank,
-        world_size=rt.world_size,
         start_batch=start,
+        cache_mb=cfg.cache_latents_mb,
         num_workers=cfg.num_workers,
-        pin_memory=rt.device.type == "cuda",
     )
-    images = next(loader).to(rt.device)
+    raw = next(batches)
     if state is None:
-        z = encode(autoencoder, images, 1.0, rt)
-        s.scale_factor = broadcast_object(float(1.0 / z.flatten().std().clamp_min(1e-8)), rt)
-    latents = encode(autoencoder, images, s.scale_factor, rt)
+        s.scale_factor = broadcast_object(float(1.0 / raw.flatten().std().clamp_min(1e-8)), rt)
+    latents = raw * s.scale_factor
     flops = _flops(s, latents, cfg, rt)
     params = count_parameters(s.unet)
     loss_log = out / LOSS_LOG
@@ -340,8 +331,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
                 with tracker.window("train"):
                     while it < cfg.iterations:
                         if it > start:
-                            images = next(loader).to(rt.device, non_blocking=True)
-                            latents = encode(autoencoder, images, s.scale_factor, rt)
+                            latents = next(batches) * s.scale_factor
                         loss = float(stage2_step(s, latents, cfg, rt))
                         it += 1
                         tracker.step()
@@ -391,6 +381,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             "resumed_from": start,
             "total_iterations": cfg.iterations,
             "scale_factor": s.scale_factor,
+            "cache_latents_mb": cfg.cache_latents_mb,
             "schedule": schedule_args(
                 cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
             ),
