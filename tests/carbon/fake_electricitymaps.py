@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -22,6 +23,9 @@ class FakeElectricityMaps(ThreadingHTTPServer):
         self.status = 200
         self.delay_s = 0.0
         self.body: bytes | None = None
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet: a client that timed out on purpose closes the socket early."""
 
     @property
     def url(self) -> str:
@@ -64,7 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # A client that timed out on purpose has closed the socket: nothing to report.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
 
 @contextmanager
