@@ -98,7 +98,7 @@ with Tracker(meters, interval_s=0.02, log_dir=sys.argv[1], run_name="killed",
 """
 
 
-def test_kill_9_keeps_every_completed_window(tmp_path) -> None:
+def test_kill_9_keeps_every_completed_window(tmp_path, capsys) -> None:
     from lpm.cli.main import main
 
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)])
@@ -119,10 +119,14 @@ def test_kill_9_keeps_every_completed_window(tmp_path) -> None:
     written = [x for x in lines_tolerant(path) if x["type"] == "window"]
     assert not any(x["type"] == "summary" for x in lines_tolerant(path))
 
+    capsys.readouterr()
     try:
         main(["runs", "show", str(path), "--json"])
     except SystemExit as exc:
         assert exc.code in (0, None)
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["complete"] is False
+    assert shown["windows"]["train"]["count"] == len(written)
     s = read_run(path)
     assert not s.complete
     assert s.windows["train"]["count"] == len(written) >= 4
