@@ -9,7 +9,7 @@ import threading
 import pytest
 from tests.fakes.nvml import FakeClock
 
-from lpm.energy import Reading, SimulatedMeter, Tracker
+from lpm.energy import Reading, SimulatedMeter, Tracker, read_run
 from lpm.energy.tracker import EARLY_KEEP
 from lpm.errors import LpmError
 
@@ -258,3 +258,32 @@ def test_a_stuck_meter_blocks_neither_steps_nor_window_edges(monkeypatch) -> Non
     s = t.summary()
     assert s.windows["train"]["steps"] == 100
     assert any("blocked" in f for f in s.faults)
+
+
+class NanMeter:
+    kind = "cpu"
+    estimated = False
+    name = "broken cpu"
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def read(self) -> Reading:
+        return Reading((self.value,), ("cpu:broken",))
+
+
+def test_a_meter_given_by_the_caller_stays_open_and_nan_is_ignored(tmp_path) -> None:
+    clock = FakeClock()
+    closed = []
+    meter = sim(clock)
+    meter.close = lambda: closed.append(True)  # type: ignore[attr-defined]
+    broken = NanMeter()
+    with Tracker([meter, broken], interval_s=3600, log_dir=tmp_path, clock=clock) as t:
+        clock.advance(1.0)
+        broken.value = float("nan")
+        t.sample()
+    assert closed == []
+    s = t.summary()
+    assert s.it_energy_j == pytest.approx(100.0)
+    assert any("not a number" in f for f in s.faults)
+    assert read_run(s.path).complete  # the record stays valid JSON

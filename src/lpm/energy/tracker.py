@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import os
 import socket
 import sys
@@ -313,11 +314,12 @@ class Tracker:
             self._running = False
             if self._writer is not None:
                 self._writer.close()
-            for st in self._meters:
-                close = getattr(st.meter, "close", None)
-                if callable(close):
-                    with contextlib.suppress(Exception):
-                        close()
+            if self._given_meters is None:  # close only the meters this Tracker made
+                for st in self._meters:
+                    close = getattr(st.meter, "close", None)
+                    if callable(close):
+                        with contextlib.suppress(Exception):
+                            close()
         return summary
 
     @classmethod
@@ -618,6 +620,11 @@ class Tracker:
             if r is None or dev.index >= len(r.energy_j):
                 continue
             e = r.energy_j[dev.index]
+            if not math.isfinite(e):
+                self._fault(
+                    f"{dev.name}: reading is not a number ({e}); ignored", key=f"{dev.key}:nan"
+                )
+                continue
             delta = e - dev.last_j
             if delta < 0:
                 self._fault(
