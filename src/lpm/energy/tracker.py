@@ -646,7 +646,8 @@ class Tracker:
             power = sum(deltas.values()) / dt
             for g in self._active:
                 g.add_segment(power, dt, seg_estimated)
-                g.steps_at_last_sample = g.steps
+        for g in self._active:
+            g.steps_at_last_sample = g.steps
         for st in self._meters:
             notices = getattr(st.meter, "notices", None)
             if notices:
