@@ -136,3 +136,10 @@ def test_hardware_explains_every_component(capsys, tmp_path) -> None:
     code, out, _ = run(["hardware", "--powercap-root", str(tmp_path / "none")], capsys)
     assert code == 0
     assert "cpu   estimated" in out and "no RAPL counters" in out
+
+
+def test_track_reports_a_signal_like_a_shell(capsys) -> None:
+    kill_self = "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"
+    code, out, _ = run(["track", *SIM, "--json", "--", PY, "-c", kill_self], capsys)
+    assert code == 128 + 15
+    assert json.loads(out)["exit_code"] == 143
