@@ -86,6 +86,7 @@ def test_track_measures_child_cpu_time_on_this_machine(capsys) -> None:
         (["track", "--interval", "0", "--", PY, "-c", "pass"], ["interval"]),
         (["track", "--cpu-scope", "galaxy", "--", PY, "-c", "pass"], ["cpu-scope"]),
         (["runs", "show", "/no/such/run.jsonl"], ["does not exist"]),
+        (["track", "--log-dir", "/dev/null/x", "--", PY, "-c", "pass"], ["run record"]),
         (["hardware", "--cpu-scope", "x"], ["cpu-scope"]),
     ],
 )

@@ -237,6 +237,14 @@ class Tracker:
         """Start measuring (``with`` does this)."""
         if self._running or self._final is not None:
             raise LpmError("this Tracker was already started; create a new Tracker per run")
+        if self.log_dir is not None:
+            try:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LpmError(
+                    f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
+                    "choose a writable folder for log_dir"
+                ) from None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{self.run_name or 'run'}-{stamp}-{uuid.uuid4().hex[:6]}"
         use_dist = self._distributed_mode
@@ -280,7 +288,13 @@ class Tracker:
             if self._dist is not None and self._dist.world_size > 1:
                 suffix = f"-rank{self._dist.rank}"
             self.record_path = self.log_dir / f"{self.run_id}{suffix}.jsonl"
-            self._writer = RecordWriter(self.record_path)
+            try:
+                self._writer = RecordWriter(self.record_path)
+            except OSError as exc:
+                raise LpmError(
+                    f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
+                    "choose a writable folder for log_dir"
+                ) from None
             self._write(self._header())
         self._running = True
         self._stop.clear()
