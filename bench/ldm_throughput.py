@@ -289,7 +289,7 @@ def main() -> None:
     if args.quick:
         cases = [(2, 32, 2, 5, 2), (3, 16, 1, 5, 2)]
     else:  # (dims, size, train batch, sampling steps, train iterations per round)
-        cases = [(2, 64, 4, 20, 5), (2, 128, 4, 20, 3), (3, 32, 2, 20, 5), (3, 64, 1, 10, 2)]
+        cases = [(2, 192, 4, 20, 3), (2, 256, 2, 20, 3), (3, 32, 2, 20, 5), (3, 64, 1, 10, 2)]
     rows = [
         bench_case(d, s, batch=b, steps=st, iters=it, rounds=args.rounds)
         for d, s, b, st, it in cases

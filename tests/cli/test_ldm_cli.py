@@ -183,3 +183,23 @@ def test_sampling_is_reproducible_by_seed(trained_run: Path, tmp_path: Path, cap
     b = nib.load(str(tmp_path / "b" / "sample_00000.nii.gz")).get_fdata()
     assert np.array_equal(a, b)
     assert not list((tmp_path / "a").glob("*.png"))
+
+
+def test_single_process_commands_refuse_torchrun(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "2", "--size", "32", "--out", str(tmp_path)], capsys
+    )
+    assert "start it without torchrun" in line
+    line = one_line_error(["sample", "--run", str(tmp_path), "--out", str(tmp_path)], capsys)
+    assert "runs in one process" in line
+
+
+def test_perceptual_weights_must_be_on_disk(tmp_path: Path, capsys) -> None:
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "2", "--size", "32", "--out", str(tmp_path / "ae"),
+         "--perceptual-weights", str(tmp_path / "resnet50.pt")],
+        capsys,
+    )  # fmt: skip
+    assert "never downloads weights" in line

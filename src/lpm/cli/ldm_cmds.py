@@ -106,6 +106,7 @@ def train_autoencoder_cmd(
         region=region,
     )
     _require(values, "dims", "--dims")
+    _single_process("train-autoencoder")
     cfg = validated(AutoencoderConfig, **values)
     result = train_autoencoder(cfg)
     _print_table(
@@ -119,6 +120,16 @@ def train_autoencoder_cmd(
             ("parameters", f"{result.parameters:,}"),
         ],
     )
+
+
+def _single_process(command: str) -> None:
+    from lpm.ldm.runtime import env_world
+
+    if env_world()[1] > 1:
+        raise LpmError(
+            f"`lpm {command}` runs in one process; start it without torchrun (only "
+            "`lpm train` uses several processes)."
+        )
 
 
 def _require(values: dict[str, Any], key: str, flag: str) -> None:
@@ -260,6 +271,7 @@ def sample_cmd(
         region=region,
     )
     _require(values, "run", "--run")
+    _single_process("sample")
     cfg = validated(SampleConfig, **values)
     result = sample_ldm(cfg)
     _print_table(

@@ -257,7 +257,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
         )
     summary = tracker.summary()
     stats = tracker.step_stats(window="train")
-    done = cfg.iterations - start
+    done = max(cfg.iterations - start, 0)
     energy_j = window_energy_j(summary, "train")
     result = AutoencoderResult(
         out=out,

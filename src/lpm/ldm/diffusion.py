@@ -350,7 +350,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             with tracker.window("validate"):
                 _validate(out, cfg, rt, meters=None)
     summary = tracker.summary()
-    done = cfg.iterations - start
+    done = max(cfg.iterations - start, 0)
     try:
         stats = tracker.step_stats(window="train")
     except LpmError:
