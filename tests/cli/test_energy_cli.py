@@ -117,6 +117,11 @@ def test_runs_show_and_export(capsys, tmp_path) -> None:
     assert float(row["energy_consumed"]) == pytest.approx(tracked["it_energy_kwh"])
     assert row["run_id"] == tracked["run_id"]
 
+    code, _, err = run(["runs", "export", str(tmp_path), "--csv", str(tmp_path)], capsys)
+    one_line_error(code, err, "is a folder")
+    code, _, err = run(["runs", "export", str(tmp_path), "--csv", "/dev/null/e.csv"], capsys)
+    one_line_error(code, err, "cannot write")
+
     bad = tmp_path / "foreign.csv"
     bad.write_text("x,y\n")
     code, _, err = run(["runs", "export", str(tmp_path), "--csv", str(bad)], capsys)

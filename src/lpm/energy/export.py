@@ -129,6 +129,17 @@ def export_codecarbon_csv(
     summary = run if isinstance(run, RunSummary) else read_run(run)
     out = Path(csv_path)
     row = codecarbon_row(summary, project_name=project_name)
+    try:
+        return _append(out, row)
+    except OSError as exc:
+        raise LpmError(
+            f"cannot write {out} ({exc.strerror or exc}); choose a writable path"
+        ) from None
+
+
+def _append(out: Path, row: dict[str, object]) -> Path:
+    if out.is_dir():
+        raise LpmError(f"{out} is a folder; give a file name such as {out / 'emissions.csv'}")
     if out.exists() and out.stat().st_size > 0:
         with open(out, newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh), [])
