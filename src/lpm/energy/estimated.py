@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -291,6 +292,7 @@ class EstimatedCpuMeter:
         self._cpu_seconds_fn = cpu_seconds
         self._available_override = available_cpus
         self.notices: list[str] = []
+        self._lock = threading.RLock()  # track_pids may come from another thread than read
         self.name = f"cpu (estimated, {scope})"
         self.devices = (f"cpu (estimated, {scope})",)
         self._available = self._count_available()
@@ -314,26 +316,28 @@ class EstimatedCpuMeter:
 
     def track_pids(self, pids: Iterable[int]) -> None:
         """Also estimate for these process trees (other local ranks), from now on."""
-        new = [p for p in pids if p not in self.tree.pids]
-        if not new or self.scope == "machine":
-            return
-        self.read()  # close the interval with the old set
-        self.tree.add(new)
-        self._available = self._count_available()
-        self._last_cpu_s = self._cpu_seconds()
+        with self._lock:
+            new = [p for p in pids if p not in self.tree.pids]
+            if not new or self.scope == "machine":
+                return
+            self.read()  # close the interval with the old set
+            self.tree.add(new)
+            self._available = self._count_available()
+            self._last_cpu_s = self._cpu_seconds()
 
     def read(self) -> Reading:
         """Cumulative estimated CPU energy in J."""
-        now = self._clock()
-        cpu_s = self._cpu_seconds()
-        dt = now - self._last_t
-        if dt > 0:
-            # a child that exited but is not reaped yet drops out for a moment: never go back
-            busy = max(cpu_s - self._last_cpu_s, 0.0) / dt
-            self._acc_j += self.model.power_w(busy, self._available) * dt
-            self._last_t = now
-            self._last_cpu_s = max(cpu_s, self._last_cpu_s)
-        return Reading(energy_j=(self._acc_j,), devices=self.devices, estimated=(True,))
+        with self._lock:
+            now = self._clock()
+            cpu_s = self._cpu_seconds()
+            dt = now - self._last_t
+            if dt > 0:
+                # a child that exited but is not reaped yet drops out for a moment: never go back
+                busy = max(cpu_s - self._last_cpu_s, 0.0) / dt
+                self._acc_j += self.model.power_w(busy, self._available) * dt
+                self._last_t = now
+                self._last_cpu_s = max(cpu_s, self._last_cpu_s)
+            return Reading(energy_j=(self._acc_j,), devices=self.devices, estimated=(True,))
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
