@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import socket
-import sys
 from collections.abc import Sequence
 from importlib import metadata
 
@@ -62,6 +61,5 @@ def collect_context(meters: Sequence[Meter] = ()) -> dict:
         "gpu_driver": driver,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        "argv": list(sys.argv),
         "meters": [_describe(m) for m in meters],
     }
