@@ -41,17 +41,10 @@ def _flop_per_j(part: dict[str, Any]) -> str:
 
 def summary_table(records: list[dict[str, Any]], title: str) -> Table:
     """One row per scenario: predicted IT energy and CO2e of training and synthesis."""
-    table = Table(title=title)
-    for col in (
-        "scenario",
-        "train kWh",
-        "train kg CO2e",
-        "synthesis kWh",
-        "synthesis kg CO2e",
-        "train FLOP/J",
-        "est.",
-    ):
-        table.add_column(col, justify="left" if col == "scenario" else "right")
+    table = Table(title=title, caption="kWh: IT energy; kg: CO2e (x PUE x intensity); mean ± std")
+    table.add_column("scenario", no_wrap=True)
+    for col in ("train kWh", "train kg", "synthesis kWh", "synthesis kg", "train FLOP/J", "est."):
+        table.add_column(col, justify="right")
     for rec in records:
         train = rec.get("train") or {}
         sample = rec.get("sample") or {}
