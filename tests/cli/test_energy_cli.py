@@ -49,8 +49,8 @@ def test_track_json_counts_only_simulated_devices(capsys, tmp_path) -> None:
         assert set(c) >= {"name", "kind", "energy_kwh", "mean_power_w", "estimated"}
         assert c["estimated"] is False
     by_kind = {c["kind"]: c["mean_power_w"] for c in comps}
-    assert by_kind["gpu"] == pytest.approx(100.0, rel=1e-3)
-    assert by_kind["cpu"] == pytest.approx(10.0, rel=1e-3)
+    assert by_kind["gpu"] == pytest.approx(100.0, rel=0.05)
+    assert by_kind["cpu"] == pytest.approx(10.0, rel=0.05)
     total_j = sum(c["energy_j"] for c in comps)
     assert data["it_energy_kwh"] == pytest.approx(total_j / 3.6e6)
     assert data["facility_energy_kwh"] == pytest.approx(data["it_energy_kwh"] * 1.55)

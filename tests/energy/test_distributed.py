@@ -53,9 +53,9 @@ def test_two_gloo_ranks_count_each_device_once(tmp_path) -> None:
     ranks = {r["rank"]: r["duration_s"] for r in s["context"]["distributed"]["ranks"]}
     gpus = sorted((c for c in comps if c["kind"] == "gpu"), key=lambda c: c["energy_j"])
     for rank, c in enumerate(gpus):
-        assert c["energy_j"] == pytest.approx(100.0 * (rank + 1) * ranks[rank], rel=0.02)
+        assert c["energy_j"] == pytest.approx(100.0 * (rank + 1) * ranks[rank], rel=0.05)
     sim_cpu = next(c for c in comps if c["kind"] == "cpu" and "simulated" in c["name"])
-    assert sim_cpu["energy_j"] == pytest.approx(50.0 * ranks[0], rel=0.02)
+    assert sim_cpu["energy_j"] == pytest.approx(50.0 * ranks[0], rel=0.05)
 
     # the host's CPU estimate covers both ranks' processes
     cpu_meter = next(m for m in s["context"]["meters"] if m.get("method", "").startswith("cpu"))

@@ -135,7 +135,7 @@ def test_kill_9_keeps_every_completed_window(tmp_path, capsys) -> None:
         sum(sum(x["energy_j"].values()) for x in written)
     )
     # totals come from the last line; each simulated device drew its watts all along
-    assert s.it_energy_j == pytest.approx(420.0 * s.duration_s, rel=1e-3)
+    assert s.it_energy_j == pytest.approx(420.0 * s.duration_s, rel=0.05)
     assert s.it_energy_j >= s.windows["train"]["energy_j"]
 
 

@@ -140,7 +140,7 @@ def test_real_sampler_thread_and_decorator() -> None:
     assert work(20000) == sum(i * i for i in range(20000))
     s = work.last_summary
     assert s is not None and s.complete
-    assert s.components[0].mean_power_w == pytest.approx(20.0, rel=1e-2)
+    assert s.components[0].mean_power_w == pytest.approx(20.0, rel=0.05)
 
 
 def test_epoch_aliases_and_summary_while_running() -> None:

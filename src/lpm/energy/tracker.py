@@ -610,8 +610,9 @@ class Tracker:
             with self._lock:
                 return then() if then is not None else None
         try:
-            now = self._clock()
-            readings = [self._read_meter(mi, now) for mi in range(len(self._meters))]
+            before = self._clock()
+            readings = [self._read_meter(mi, before) for mi in range(len(self._meters))]
+            now = 0.5 * (before + self._clock())  # the readings' time: mid-way through them
             with self._lock:
                 self._apply(now, readings)
                 result = then() if then is not None else None
