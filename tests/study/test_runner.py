@@ -15,7 +15,7 @@ from tests.study.fake_measure import DELAY_ENV, FAIL_ENV, fake_measure, runs_per
 
 from lpm.errors import LpmError
 from lpm.study.executors import LocalExecutor, SlurmExecutor, make_executor
-from lpm.study.grid import scenarios
+from lpm.study.grid import jobs, scenarios
 from lpm.study.runner import run_study
 from lpm.study.spec import spec_from_dict
 from lpm.study.store import ResultsStore
@@ -182,3 +182,17 @@ def test_bad_executor_arguments() -> None:
         make_executor("local", workers=0)
     with pytest.raises(LpmError, match="unknown executor"):
         make_executor("cloud")
+
+
+def test_slurm_jobs_ask_for_one_gpu_per_training_process(tmp_path: Path, monkeypatch) -> None:
+    srun = tmp_path / "bin" / "srun"
+    srun.parent.mkdir()
+    srun.write_text("#!/bin/sh\nexit 0\n")
+    srun.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{srun.parent}{os.pathsep}{os.environ['PATH']}")
+    ex = SlurmExecutor(tmp_path / "slurm", parameters={"slurm_partition": "gpu"})
+    job = next(j for j in jobs(spec_from_dict({**SPEC, "processes": [1, 4]})) if j.processes == 4)
+    params = ex._executor(job)._executor.parameters
+    assert params["gpus_per_node"] == 4
+    assert params["partition"] == "gpu"
+    assert params["job_name"] == f"lpm-{job.job_id}"

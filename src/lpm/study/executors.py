@@ -63,7 +63,7 @@ class LocalExecutor:
 class SlurmExecutor:
     """Each job as a Slurm job through submitit (``--executor slurm``).
 
-    ``cluster`` is passed to ``submitit.AutoExecutor``: None picks Slurm when ``sbatch``
+    ``cluster`` is passed to ``submitit.AutoExecutor``: None picks Slurm when ``srun``
     exists (else an LpmError), ``"local"`` runs jobs as local processes (for tests).
     ``parameters`` go to ``update_parameters`` (e.g. ``slurm_partition``, ``timeout_min``);
     each job asks for as many GPUs as it has training processes.
@@ -93,7 +93,7 @@ class SlurmExecutor:
                 cluster = "none"
             if cluster != "slurm":
                 raise LpmError(
-                    "Slurm was not found (no sbatch on PATH); run on a Slurm login node "
+                    "Slurm was not found (no srun on PATH); run on a Slurm login node "
                     "or use --executor local"
                 )
         ex = submitit.AutoExecutor(folder=self.folder, cluster=cluster)
