@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from lpm.cli.main import main
@@ -149,3 +154,33 @@ def test_track_reports_a_signal_like_a_shell(capsys) -> None:
     code, out, _ = run(["track", *SIM, "--json", "--", PY, "-c", kill_self], capsys)
     assert code == 128 + 15
     assert json.loads(out)["exit_code"] == 143
+
+
+def test_kill_9_of_lpm_track_keeps_the_totals_so_far(tmp_path, capsys) -> None:
+    argv = [PY, "-m", "lpm.cli.main", "track", "--simulate-gpus", "2", "--simulate-gpu-watts"]
+    argv += ["50", "--interval", "0.02", "--checkpoint", "0.05", "--log-dir", str(tmp_path)]
+    argv += ["--", PY, "-c", "import time; time.sleep(60)"]
+    lpm = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            records = list(tmp_path.glob("*.jsonl"))
+            if records and records[0].read_text().count('"type":"checkpoint"') >= 3:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("lpm track wrote no checkpoints")
+        children = psutil.Process(lpm.pid).children(recursive=True)
+    finally:
+        os.kill(lpm.pid, signal.SIGKILL)
+        lpm.wait()
+        for c in children:
+            c.kill()
+    code, out, _ = run(["runs", "show", str(tmp_path), "--json"], capsys)
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["complete"] is False
+    assert shown["duration_s"] > 0
+    assert shown["it_energy_kwh"] * 3.6e6 == pytest.approx(100.0 * shown["duration_s"], rel=0.05)
+    assert sorted(c["kind"] for c in shown["components"]) == ["gpu", "gpu"]

@@ -89,6 +89,9 @@ def track(
     pue: float = typer.Option(DEFAULT_PUE, "--pue", help="Power usage effectiveness (>= 1)."),
     region: str = typer.Option(DEFAULT_REGION, "--region", help="Grid region (e.g. DE, EU27)."),
     interval: float = typer.Option(1.0, "--interval", help="Sampling interval in seconds."),
+    checkpoint: float = typer.Option(
+        10.0, "--checkpoint", help="Seconds between totals written to the run record."
+    ),
     log_dir: Path | None = typer.Option(None, "--log-dir", help="Write a run record here."),
     run_name: str | None = typer.Option(None, "--run-name", help="Name in the run id."),
     cpu_scope: str = typer.Option(
@@ -126,6 +129,7 @@ def track(
         pue=pue,
         region=region,
         cpu_scope=cpu_scope,
+        checkpoint_s=checkpoint,
     )
     tracker.start()
     for notice in detection.notices:

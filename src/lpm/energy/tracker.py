@@ -178,6 +178,8 @@ class Tracker:
     ) -> None:
         if not interval_s > 0:
             raise LpmError(f"interval_s must be a positive number of seconds, not {interval_s}")
+        if not checkpoint_s > 0:
+            raise LpmError(f"checkpoint_s must be a positive number of seconds, not {checkpoint_s}")
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
             raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
         footprint(0.0, pue=pue, region=region)  # bad PUE or region: fail now, not at the end
