@@ -216,7 +216,14 @@ def interleave(variants: dict[str, Any], n: int, rounds: int) -> dict[str, float
 
 
 def bench_case(
-    dims: int, size: int, *, batch: int, steps: int, iters: int, rounds: int
+    dims: int,
+    size: int,
+    *,
+    batch: int,
+    steps: int,
+    iters: int,
+    rounds: int,
+    compile_unet: bool = False,
 ) -> dict[str, Any]:
     ae, unet_kwargs, plain_kwargs = _networks(dims)
     torch.manual_seed(1)
@@ -240,16 +247,21 @@ def bench_case(
     plain_s = PlainSample(ae, copy.deepcopy(plain_unet), latent, steps)
     lpm_s = LpmSample(ae, lpm_unet, latent, steps, dims)
     lpm_cl = LpmSample(ae, lpm_unet_cl, latent, steps, dims, channels_last=True)
-    sample = interleave(
-        {
-            "plain": lambda: plain_s.sample(1),
-            "lpm": lambda: lpm_s.sample(1),
-            "lpm_channels_last": lambda: lpm_cl.sample(1),
-            "lpm_batch4": lambda: lpm_s.sample(4),
-        },
-        1,
-        rounds,
-    )
+    variants = {
+        "plain": lambda: plain_s.sample(1),
+        "lpm": lambda: lpm_s.sample(1),
+        "lpm_channels_last": lambda: lpm_cl.sample(1),
+        "lpm_batch4": lambda: lpm_s.sample(4),
+    }
+    compile_s = None
+    if compile_unet:  # --compile: compiled once (timed apart), then measured like the rest
+        lpm_c = LpmSample(ae, copy.deepcopy(lpm_unet), latent, steps, dims)
+        lpm_c.s.forward = torch.compile(lpm_c.s.unet)
+        t0 = time.perf_counter()
+        lpm_c.sample(1)
+        compile_s = time.perf_counter() - t0
+        variants["lpm_compile"] = lambda: lpm_c.sample(1)
+    sample = interleave(variants, 1, rounds)
     sample["lpm_batch4"] /= 4  # seconds per sample
     row = {
         "dims": dims,
@@ -265,6 +277,13 @@ def bench_case(
         "sample_ratio_channels_last": sample["plain"] / sample["lpm_channels_last"],
         "sample_ratio_batch4": sample["plain"] / sample["lpm_batch4"],
     }
+    if compile_s is not None:
+        row["compile_s"] = compile_s
+        row["sample_ratio_compile"] = sample["plain"] / sample["lpm_compile"]
+        print(
+            f"{dims}D {size}: torch.compile {compile_s:.0f} s, "
+            f"sample x{row['sample_ratio_compile']:.2f}"
+        )
     print(
         f"{dims}D {size}: train {row['train_it_per_s']['plain']:.2f} -> "
         f"{row['train_it_per_s']['lpm']:.2f} it/s (x{row['train_ratio']:.2f}, no latent cache "
@@ -283,6 +302,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer rounds")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--only", default=None, help="one case, e.g. 2:192 or 3:64")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -290,8 +311,10 @@ def main() -> None:
         cases = [(2, 32, 2, 5, 2), (3, 16, 1, 5, 2)]
     else:  # (dims, size, train batch, sampling steps, train iterations per round)
         cases = [(2, 192, 4, 20, 3), (2, 256, 2, 20, 3), (3, 32, 2, 20, 5), (3, 64, 1, 10, 2)]
+    if args.only:
+        cases = [c for c in cases if f"{c[0]}:{c[1]}" == args.only]
     rows = [
-        bench_case(d, s, batch=b, steps=st, iters=it, rounds=args.rounds)
+        bench_case(d, s, batch=b, steps=st, iters=it, rounds=args.rounds, compile_unet=args.compile)
         for d, s, b, st, it in cases
     ]
     device = torch.device("cpu")

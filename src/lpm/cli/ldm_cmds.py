@@ -170,6 +170,9 @@ def train_cmd(
         None, "--autoencoder-iterations", help="Iterations of the autoencoder trained first."
     ),
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the UNet."),
+    channels_last: bool = typer.Option(
+        None, "--channels-last/--no-channels-last", help="channels_last memory format."
+    ),
     amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision where supported."),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="Show a progress bar."),
     interval_s: float = typer.Option(None, "--interval-s", help="Power sampling interval."),
@@ -203,6 +206,7 @@ def train_cmd(
         validation_samples=validation_samples,
         autoencoder_iterations=autoencoder_iterations,
         compile=compile,
+        channels_last=channels_last,
         amp=amp,
         progress=progress,
         interval_s=interval_s,
@@ -243,6 +247,9 @@ def sample_cmd(
     ema: bool = typer.Option(None, "--ema/--no-ema", help="Use the EMA weights."),
     png: bool = typer.Option(None, "--png/--no-png", help="Write PNG previews."),
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the UNet."),
+    channels_last: bool = typer.Option(
+        None, "--channels-last/--no-channels-last", help="channels_last memory format."
+    ),
     amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision where supported."),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="Show a progress bar."),
     interval_s: float = typer.Option(None, "--interval-s", help="Power sampling interval."),
@@ -265,6 +272,7 @@ def sample_cmd(
         ema=ema,
         png=png,
         compile=compile,
+        channels_last=channels_last,
         amp=amp,
         progress=progress,
         interval_s=interval_s,

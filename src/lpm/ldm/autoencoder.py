@@ -256,7 +256,10 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             out / AUTOENCODER_FILE,
         )
     summary = tracker.summary()
-    stats = tracker.step_stats(window="train")
+    try:
+        stats = tracker.step_stats(window="train")
+    except LpmError:  # nothing left to train (resumed at or past the last iteration)
+        stats = None
     done = max(cfg.iterations - start, 0)
     energy_j = window_energy_j(summary, "train")
     result = AutoencoderResult(

@@ -158,7 +158,10 @@ def _autoencoder_for(cfg: TrainConfig, meters: Any) -> Path:
     if rank == 0 and not (path / AUTOENCODER_FILE).exists():
         from lpm.ldm.autoencoder import train_autoencoder
 
-        log.info("no --autoencoder given: training a small one for %d iterations", 100)
+        log.info(
+            "no --autoencoder given: training a small one for %d iterations",
+            cfg.autoencoder_iterations,
+        )
         train_autoencoder(
             AutoencoderConfig(
                 dims=cfg.dims,
