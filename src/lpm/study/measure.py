@@ -125,8 +125,11 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     )
 
 
+BULK_SUFFIXES = (".pt", ".nii", ".gz", ".png")
+
+
 def _drop_bulk(work_dir: Path) -> None:
-    """Delete generated samples and checkpoints; keep summaries and energy records."""
-    shutil.rmtree(work_dir / "samples", ignore_errors=True)
-    for path in work_dir.rglob("*.pt"):
-        path.unlink(missing_ok=True)
+    """Delete samples and checkpoints (the bulk); keep summaries and energy records."""
+    for path in work_dir.rglob("*"):
+        if path.is_file() and path.suffix in BULK_SUFFIXES:
+            path.unlink(missing_ok=True)

@@ -65,7 +65,7 @@ QUICK: dict[str, Any] = {
     "months": _MONTHS,
     "measure": {
         "train_iterations": 5,
-        "warmup_iterations": 1,
+        "warmup_iterations": 2,
         "samples": 2,
         "sample_steps": 4,
         "warmup_samples": 1,
