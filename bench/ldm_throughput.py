@@ -101,9 +101,10 @@ class LpmTrain:
         dims: int,
         channels_last: bool = False,
         cache: bool = True,
+        amp: bool = True,
     ) -> None:
         device = torch.device("cpu")
-        self.rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, True))
+        self.rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, amp))
         size = tuple(images.shape[2:])
         self.cfg = TrainConfig(dims=dims, size=size, channels_last=channels_last)
         self.s, _ = build_stage2(self.cfg, self.rt, latent_channels=3)
@@ -161,9 +162,10 @@ class LpmSample:
         steps: int,
         dims: int,
         channels_last: bool = False,
+        amp: bool = True,
     ):
         device = torch.device("cpu")
-        rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, True))
+        rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, amp))
         unet = unet.eval().requires_grad_(False)
         if channels_last:
             unet = unet.to(memory_format=memory_format(dims))
@@ -235,6 +237,7 @@ def bench_case(
             "plain": PlainTrain(ae, plain_unet, images).step,
             "lpm": LpmTrain(ae, state, images, dims).step,
             "lpm_no_cache": LpmTrain(ae, state, images, dims, cache=False).step,
+            "lpm_fp32": LpmTrain(ae, state, images, dims, amp=False).step,
             "lpm_channels_last": LpmTrain(ae, state, images, dims, channels_last=True).step,
         },
         iters,
@@ -247,10 +250,15 @@ def bench_case(
     plain_s = PlainSample(ae, copy.deepcopy(plain_unet), latent, steps)
     lpm_s = LpmSample(ae, lpm_unet, latent, steps, dims)
     lpm_cl = LpmSample(ae, lpm_unet_cl, latent, steps, dims, channels_last=True)
+    lpm_fp32 = LpmSample(ae, copy.deepcopy(lpm_unet), latent, steps, dims, amp=False)
+    no_sdpa_unet = copy.deepcopy(plain_unet)  # MONAI's default attention, lpm's loop
+    lpm_no_sdpa = LpmSample(ae, no_sdpa_unet, latent, steps, dims)
     variants = {
         "plain": lambda: plain_s.sample(1),
         "lpm": lambda: lpm_s.sample(1),
         "lpm_channels_last": lambda: lpm_cl.sample(1),
+        "lpm_fp32": lambda: lpm_fp32.sample(1),
+        "lpm_no_sdpa": lambda: lpm_no_sdpa.sample(1),
         "lpm_batch4": lambda: lpm_s.sample(4),
     }
     compile_s = None
@@ -273,8 +281,11 @@ def bench_case(
         "train_ratio": train["plain"] / train["lpm"],
         "train_ratio_no_cache": train["plain"] / train["lpm_no_cache"],
         "train_ratio_channels_last": train["plain"] / train["lpm_channels_last"],
+        "train_ratio_fp32": train["plain"] / train["lpm_fp32"],
         "sample_ratio": sample["plain"] / sample["lpm"],
         "sample_ratio_channels_last": sample["plain"] / sample["lpm_channels_last"],
+        "sample_ratio_fp32": sample["plain"] / sample["lpm_fp32"],
+        "sample_ratio_no_sdpa": sample["plain"] / sample["lpm_no_sdpa"],
         "sample_ratio_batch4": sample["plain"] / sample["lpm_batch4"],
     }
     if compile_s is not None:
@@ -288,9 +299,11 @@ def bench_case(
         f"{dims}D {size}: train {row['train_it_per_s']['plain']:.2f} -> "
         f"{row['train_it_per_s']['lpm']:.2f} it/s (x{row['train_ratio']:.2f}, no latent cache "
         f"x{row['train_ratio_no_cache']:.2f}, channels_last "
-        f"x{row['train_ratio_channels_last']:.2f}); sample {sample['plain']:.2f} -> "
+        f"x{row['train_ratio_channels_last']:.2f}, fp32 x{row['train_ratio_fp32']:.2f}); "
+        f"sample {sample['plain']:.2f} -> "
         f"{sample['lpm']:.2f} s/sample at {steps} steps (x{row['sample_ratio']:.2f}, "
         f"channels_last x{row['sample_ratio_channels_last']:.2f}, "
+        f"fp32 x{row['sample_ratio_fp32']:.2f}, no SDPA x{row['sample_ratio_no_sdpa']:.2f}, "
         f"batch 4 x{row['sample_ratio_batch4']:.2f})",
         flush=True,
     )
