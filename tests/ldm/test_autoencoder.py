@@ -46,3 +46,23 @@ def test_3d_autoencoder_trains(tmp_path: Path) -> None:
     model, _ = load_autoencoder(out)
     recon = model.decode_stage_2_outputs(model.encode_stage_2_inputs(torch.zeros(1, 1, 16, 16, 16)))
     assert tuple(recon.shape) == (1, 1, 16, 16, 16)
+
+
+def test_cpu_training_is_deterministic_and_finite() -> None:
+    """Training on a CPU runs in fp32 (bf16 backward of 3D convs was not reproducible)."""
+    from lpm.datasets import CTDataset
+    from lpm.ldm.runtime import amp_dtype_for
+
+    device = torch.device("cpu")
+    assert amp_dtype_for(device, True, training=True) is None
+    rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, True, training=True))
+    cfg = AutoencoderConfig(dims=3, size=16, channels=16, num_embeddings=32)
+    images = torch.stack([CTDataset("phantom", dims=3, size=16, n=2)[i] for i in range(2)])
+    weights = []
+    for _ in range(2):
+        s = _build(cfg, rt)
+        for _ in range(2):
+            stage1_step(s, images, cfg, rt, adversarial=True)
+        weights.append(torch.cat([p.detach().flatten() for p in s.vqvae.parameters()]))
+    assert torch.isfinite(weights[0]).all()
+    assert torch.equal(weights[0], weights[1])

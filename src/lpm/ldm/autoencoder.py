@@ -7,6 +7,7 @@ weights are already on disk. The discriminator learns from real vs reconstructed
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ def _resume_state(cfg: AutoencoderConfig, path: Path) -> dict[str, Any] | None:
 
 def _count_flops(s: _Stage1, images: torch.Tensor, cfg: AutoencoderConfig, rt: Runtime) -> int:
     """FLOPs of one full iteration (generator and discriminator), leaving no trace."""
-    saved = _state(s, 0, cfg)
+    saved = copy.deepcopy(_state(s, 0, cfg))  # state_dict() holds live tensors
     flops = count_flops(lambda: stage1_step(s, images, cfg, rt, adversarial=True))
     _restore(s, saved)
     return flops
@@ -189,7 +190,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     torchrun, call it on rank 0 only.
     """
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-    rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, cfg.amp))
+    rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, cfg.amp, training=True))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoints" / ckpt.LAST

@@ -178,7 +178,7 @@ class SampleConfig(_Base, TrackingFields):
     n: int = Field(1, ge=1)
     steps: int = Field(1000, ge=1)
     sampler: str = "ddpm"
-    batch_size: int = Field(1, ge=1)
+    batch_size: int = Field(4, ge=1, description="samples denoised together")
     out: Path = Path("samples")
     seed: int = 0
     ema: bool = True

@@ -47,13 +47,18 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
-def amp_dtype_for(device: torch.device, amp: bool) -> torch.dtype | None:
-    """Mixed-precision dtype: bf16 where the hardware has it, fp16 on older GPUs, else None."""
+def amp_dtype_for(device: torch.device, amp: bool, *, training: bool = False) -> torch.dtype | None:
+    """Mixed-precision dtype: bf16 where the hardware has it, fp16 on older GPUs, else None.
+
+    On CPUs bf16 is used for inference only: oneDNN's bf16 backward passes of 3D
+    convolutions gave run-to-run differences and occasional NaNs (lpm's tests), so CPU
+    training stays in fp32.
+    """
     if not amp:
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_supports_bf16():
+    if device.type == "cpu" and not training and cpu_supports_bf16():
         return torch.bfloat16
     return None
 
@@ -99,7 +104,7 @@ def runtime(amp: bool = True) -> Iterator[Runtime]:
             world_size=world if distributed else 1,
             local_rank=local,
             distributed=distributed,
-            amp_dtype=amp_dtype_for(device, amp),
+            amp_dtype=amp_dtype_for(device, amp, training=True),
         )
     finally:
         if created and dist.is_initialized():

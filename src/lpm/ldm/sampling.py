@@ -195,9 +195,9 @@ def generate(
                         tracker.step()
                     bar.advance()
             with window("decode"), torch.inference_mode():
-                images = s.decode(x)
-                for i in range(b):
-                    files += write_sample(images[i], out / f"sample_{index:05d}", png=png)
+                for i in range(b):  # one at a time: full-size 3D decoding is memory-hungry
+                    image = s.decode(x[i : i + 1])[0]
+                    files += write_sample(image, out / f"sample_{index:05d}", png=png)
                     index += 1
     return files, s
 
