@@ -64,10 +64,10 @@ QUICK: dict[str, Any] = {
     "region": "EU27",
     "months": _MONTHS,
     "measure": {
-        "train_iterations": 5,
-        "warmup_iterations": 2,
+        "train_iterations": 10,
+        "warmup_iterations": 3,
         "samples": 2,
-        "sample_steps": 4,
+        "sample_steps": 5,
         "warmup_samples": 1,
         "interval_s": 0.1,
         "autoencoder_iterations": 1,
