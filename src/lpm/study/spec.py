@@ -158,7 +158,7 @@ class StudySpec(_Strict):
             if not sizes:
                 raise ValueError(
                     f"image_sizes.{key}: no image size for the {dims}D models, so the "
-                    "study grid would be empty; list at least one"
+                    "study grid would be empty"
                 )
             parsed = _parse_all(sizes, dims, f"image_sizes.{key}")
             if len(set(parsed)) != len(parsed):
