@@ -47,3 +47,11 @@ def test_data_path_must_exist(tmp_path) -> None:
     check_data(spec)
     with pytest.raises(LpmError, match="does not exist"):
         check_data(spec.model_copy(update={"data": str(tmp_path / "missing")}))
+
+
+@pytest.mark.parametrize("name", ["quick", "paper"])
+def test_presets_pass_every_check_with_the_real_models(name: str) -> None:
+    from lpm.study.checks import check_spec
+    from lpm.study.presets import preset_spec
+
+    check_spec(preset_spec(name))  # sizes divide lpm.ldm's downsampling, regions exist
