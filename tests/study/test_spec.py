@@ -79,6 +79,7 @@ def test_negative_targets_and_pue_below_one_are_errors() -> None:
     assert "targets.samples" in _error({**MINIMAL, "targets": {"samples": -10}})
     assert "pue" in _error({**MINIMAL, "pue": 0.9})
     assert "steps" in _error({**MINIMAL, "steps": [1000, -200]})
+    assert "threads" in _error({**MINIMAL, "threads": 0})
 
 
 def test_bad_sizes_name_the_entry() -> None:

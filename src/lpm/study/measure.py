@@ -57,6 +57,10 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     """
     from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
 
+    if spec.threads:
+        import torch
+
+        torch.set_num_threads(spec.threads)
     started = time.monotonic()
     # A job killed half-way is measured again from scratch, never resumed.
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -84,7 +88,8 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     if job.processes > 1:
         from lpm.study.ddp import train_distributed
 
-        train = train_distributed(train_cfg, job.processes, work_dir / "ddp")
+        threads = max(1, (spec.threads or os.cpu_count() or 1) // job.processes)
+        train = train_distributed(train_cfg, job.processes, work_dir / "ddp", threads=threads)
     else:
         train = train_ldm(TrainConfig(**train_cfg)).to_dict()
 

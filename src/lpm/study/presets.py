@@ -64,10 +64,10 @@ QUICK: dict[str, Any] = {
     "region": "EU27",
     "months": _MONTHS,
     "measure": {
-        "train_iterations": 10,
+        "train_iterations": 20,
         "warmup_iterations": 3,
-        "samples": 2,
-        "sample_steps": 5,
+        "samples": 3,
+        "sample_steps": 10,
         "warmup_samples": 1,
         "interval_s": 0.1,
         "autoencoder_iterations": 1,
@@ -76,6 +76,9 @@ QUICK: dict[str, Any] = {
     "pue": 1.55,
     "data": "phantom",
     "batch_size": 1,
+    # One thread per run: where other programs share the CPU, two OpenMP threads wait on
+    # each other at every small op and a step can take 100x longer (measured on 2 cores).
+    "threads": 1,
 }
 
 PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER, "quick": QUICK}

@@ -105,7 +105,7 @@ def run_study(
     threads = None
     if measure is None:
         measure = _default_measure()
-        if workers > 1:
+        if workers > 1 and not spec.threads:
             threads = max(1, (os.cpu_count() or 1) // workers)
     fn = functools.partial(
         run_job, spec=spec, out_dir=str(store.out_dir), measure=measure, threads=threads

@@ -125,6 +125,9 @@ class StudySpec(_Strict):
     batch_size: int = Field(1, ge=1)
     global_batch: Literal["same_global", "same_per_gpu"] = "same_per_gpu"
     seed: int = 0
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads of each run (None: torch's default, all cores)"
+    )
 
     @field_validator("dims", "model_sizes", "processes", "steps", "regions")
     @classmethod
