@@ -100,3 +100,29 @@ def test_size_the_model_cannot_take(tmp_path: Path, capsys) -> None:
     line = _one_line_error(["study", spec, "--out", str(tmp_path / "o")], capsys)
     assert "image size 40" in line and "multiple of 16" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_summary_table_shows_mean_and_relative_std() -> None:
+    from rich.console import Console
+
+    from lpm.cli.study_cmds import summary_table
+
+    record = {
+        "scenario_id": "3d-16-small-p1-ddim-200",
+        "estimated": True,
+        "train": {
+            "prediction": {
+                "energy_kwh_mean": 0.5,
+                "energy_kwh_std": 0.05,
+                "footprint": {"co2e_kg": 0.2, "co2e_kg_std": 0.02},
+            },
+            "flop_per_j": 2.5e8,
+        },
+        "sample": {},
+    }
+    console = Console(width=200, record=True)
+    console.print(summary_table([record], "t"))
+    text = console.export_text()
+    assert "3d-16-small-p1-ddim-200" in text
+    assert "0.5 ± 10%" in text and "0.2 ± 10%" in text and "2.5e+08" in text
+    assert "yes" in text

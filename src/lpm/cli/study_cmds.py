@@ -29,8 +29,8 @@ def _pm(pred: dict[str, Any] | None, key: str, scale: float = 1.0) -> str:
     if not isinstance(mean, int | float):
         return "-"
     text = f"{mean * scale:,.3g}"
-    if isinstance(std, int | float) and std:
-        text += f" ± {std * scale:,.2g}"
+    if isinstance(std, int | float) and std and mean:
+        text += f" ± {100 * std / abs(mean):.0f}%"
     return text
 
 
@@ -41,7 +41,9 @@ def _flop_per_j(part: dict[str, Any]) -> str:
 
 def summary_table(records: list[dict[str, Any]], title: str) -> Table:
     """One row per scenario: predicted IT energy and CO2e of training and synthesis."""
-    table = Table(title=title, caption="kWh: IT energy; kg: CO2e (x PUE x intensity); mean ± std")
+    table = Table(
+        title=title, caption="kWh: IT energy; kg: CO2e (x PUE x intensity); mean ± std in %"
+    )
     table.add_column("scenario", no_wrap=True)
     for col in ("train kWh", "train kg", "synthesis kWh", "synthesis kg", "train FLOP/J", "est."):
         table.add_column(col, justify="right")
