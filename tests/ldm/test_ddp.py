@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 from lpm.ldm import checkpoint as ckpt
 
 
@@ -34,7 +36,11 @@ def test_two_process_ddp_training(tmp_path: Path, ae2d: Path) -> None:
     # Rank 0 alone writes the loss log and checkpoints; each rank keeps its energy record.
     lines = (out / "losses.jsonl").read_text().splitlines()
     assert [json.loads(x)["iteration"] for x in lines] == [1, 2, 3]
-    assert ckpt.load(out / "checkpoints" / "last.pt")["iteration"] == 3
+    last = ckpt.load(out / "checkpoints" / "last.pt")
+    assert last["iteration"] == 3
+    # Each rank's noise generator is saved, so a resumed DDP run draws what it would have.
+    gens = last["generator"]
+    assert len(gens) == 2 and not torch.equal(gens[0], gens[1])
     assert len(list(out.glob("train-*-rank0.jsonl"))) == 1
     assert len(list(out.glob("train-*-rank1.jsonl"))) == 1
     assert proc.stdout.count("diffusion model trained") == 1  # one report, from rank 0

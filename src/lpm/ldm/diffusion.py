@@ -36,6 +36,7 @@ from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import TrainResult, write_summary
 from lpm.ldm.runtime import (
     Runtime,
+    all_gather_object,
     barrier,
     broadcast_object,
     env_world,
@@ -63,6 +64,7 @@ class Stage2:
     scheduler: Any
     generator: torch.Generator
     scale_factor: float = 1.0
+    rank: int = 0
 
 
 def diffusion_loss(
@@ -104,7 +106,12 @@ def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime)
     return loss.detach()
 
 
-def _state(s: Stage2, iteration: int, cfg: TrainConfig, unet_kwargs: dict) -> dict[str, Any]:
+def _state(
+    s: Stage2, iteration: int, cfg: TrainConfig, unet_kwargs: dict, rt: Runtime | None = None
+) -> dict[str, Any]:
+    """Checkpoint contents; random states of every rank (a collective under DDP)."""
+    per_rank = (s.generator.get_state(), ckpt.rng_state())
+    ranks = all_gather_object(per_rank, rt) if rt is not None else [per_rank]
     return {
         "iteration": iteration,
         "config": cfg.model_dump(mode="json"),
@@ -113,8 +120,8 @@ def _state(s: Stage2, iteration: int, cfg: TrainConfig, unet_kwargs: dict) -> di
         "ema": s.ema.state_dict() if s.ema is not None else None,
         "opt": s.opt.state_dict(),
         "scaler": s.scaler.state_dict(),
-        "generator": s.generator.get_state(),
-        "rng": ckpt.rng_state(),
+        "generator": [g for g, _ in ranks],
+        "rng": [r for _, r in ranks],
         "scale_factor": s.scale_factor,
     }
 
@@ -125,8 +132,9 @@ def _restore(s: Stage2, state: dict[str, Any]) -> int:
         s.ema.load_state_dict(state["ema"])
     s.opt.load_state_dict(state["opt"])
     s.scaler.load_state_dict(state["scaler"])
-    s.generator.set_state(state["generator"])
-    ckpt.set_rng_state(state["rng"])
+    rank = s.rank if s.rank < len(state["generator"]) else 0
+    s.generator.set_state(state["generator"][rank])
+    ckpt.set_rng_state(state["rng"][rank])
     s.scale_factor = float(state["scale_factor"])
     return int(state["iteration"])
 
@@ -228,6 +236,7 @@ def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2,
             schedule_args(cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps),
         ),
         generator=generator,
+        rank=rt.rank,
     )
     return s, kwargs
 
@@ -344,9 +353,10 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
                         if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
                             break
                 with tracker.window("checkpoint"):
+                    snapshot = _state(s, it, cfg, unet_kwargs, rt)
                     if rt.is_main:
                         fh.flush()
-                        ckpt.save_atomic(_state(s, it, cfg, unet_kwargs), ckpt_path)
+                        ckpt.save_atomic(snapshot, ckpt_path)
         if rt.is_main:
             _save_model(out, cfg, s, unet_kwargs, ae_blob, latent_channels)
         if cfg.validation_samples and rt.is_main:
