@@ -30,10 +30,9 @@ def tiny_autoencoder(out: Path, dims: int = 2, iterations: int = 3, **kw) -> Pat
         channels=16,
         num_embeddings=32,
         out=out,
-        n_items=4,
         progress=False,
         interval_s=0.1,
-        **kw,
+        **{"n_items": 4, **kw},
     )
     train_autoencoder(cfg, meters=sim_meters())
     return out

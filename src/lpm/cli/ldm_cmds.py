@@ -77,6 +77,9 @@ def train_autoencoder_cmd(
     perceptual_weights: Path = typer.Option(
         None, "--perceptual-weights", help="ResNet-50 weights on disk (never downloaded)."
     ),
+    skip_bad: bool = typer.Option(
+        None, "--skip-bad/--no-skip-bad", help="Skip unreadable or bad volumes with a warning."
+    ),
     amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision where supported."),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="Show a progress bar."),
     interval_s: float = typer.Option(None, "--interval-s", help="Power sampling interval."),
@@ -100,6 +103,7 @@ def train_autoencoder_cmd(
         seed=seed,
         checkpoint_every=checkpoint_every,
         perceptual_weights=perceptual_weights,
+        skip_bad=skip_bad,
         amp=amp,
         progress=progress,
         interval_s=interval_s,
@@ -169,6 +173,9 @@ def train_cmd(
     autoencoder_iterations: int = typer.Option(
         None, "--autoencoder-iterations", help="Iterations of the autoencoder trained first."
     ),
+    skip_bad: bool = typer.Option(
+        None, "--skip-bad/--no-skip-bad", help="Skip unreadable or bad volumes with a warning."
+    ),
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the UNet."),
     channels_last: bool = typer.Option(
         None, "--channels-last/--no-channels-last", help="channels_last memory format."
@@ -205,6 +212,7 @@ def train_cmd(
         checkpoint_every=checkpoint_every,
         validation_samples=validation_samples,
         autoencoder_iterations=autoencoder_iterations,
+        skip_bad=skip_bad,
         compile=compile,
         channels_last=channels_last,
         amp=amp,
