@@ -55,12 +55,20 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     samples with ``measure.sample_steps`` denoising steps each (default: the largest step
     count of the job) and its statistics are per denoising step.
     """
+    import torch
+
+    before = torch.get_num_threads()
+    if spec.threads:
+        torch.set_num_threads(spec.threads)
+    try:
+        return _measure(job, spec, work_dir)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
 
-    if spec.threads:
-        import torch
-
-        torch.set_num_threads(spec.threads)
     started = time.monotonic()
     # A job killed half-way is measured again from scratch, never resumed.
     shutil.rmtree(work_dir, ignore_errors=True)
