@@ -156,7 +156,8 @@ def test_local_workers_write_every_record_once(tmp_path: Path) -> None:
     assert not outcome.failed
 
 
-def test_slurm_executor_through_submitit_local(tmp_path: Path) -> None:
+def test_slurm_executor_through_submitit_local(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # the jobs import the fake measure
     spec = spec_from_dict({**SPEC, "dims": [3]})
     ex = SlurmExecutor(tmp_path / "slurm", cluster="local", poll_s=0.1)
     outcome = run_study(spec, tmp_path / "out", measure=fake_measure, executor=ex, progress=False)
