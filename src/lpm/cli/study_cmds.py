@@ -76,9 +76,7 @@ def _load(spec_file: Path | None, preset: str | None):  # -> StudySpec
 def _build_report(out_dir: Path) -> Path:
     from lpm.report import build_report
 
-    result = build_report(out_dir)
-    path = getattr(result, "html", result)
-    return Path(path) if path is not None else out_dir / "report.html"
+    return Path(build_report(out_dir).html)
 
 
 def study(
