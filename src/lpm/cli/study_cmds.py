@@ -81,7 +81,7 @@ def _build_report(out_dir: Path) -> Path:
 
 def study(
     spec_file: Annotated[
-        Path | None, typer.Argument(metavar="[SPEC.yaml]", help="Study spec (YAML).")
+        Path | None, typer.Argument(metavar="SPEC.yaml", help="Study spec (YAML).")
     ] = None,
     preset: Annotated[
         str | None, typer.Option("--preset", help="Built-in spec: quick or paper.")
