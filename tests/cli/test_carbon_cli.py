@@ -8,20 +8,10 @@ import sys
 
 import pytest
 
-from lpm.cli.main import main
 from tests.carbon.fake_electricitymaps import TOKEN, running_server
+from tests.cli_run import run_cli as run
 
 PAPER_REGIONS = "SE,DE,PL,CN,US,EU27"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> object:

@@ -14,19 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from lpm.cli.main import main
+from tests.cli_run import run_cli as run
 
 PY = sys.executable
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code: int, err: str, *words: str) -> None:

@@ -12,28 +12,10 @@ import pytest
 import torch
 
 from lpm.cli.main import main
+from tests.cli_run import one_line_error
+from tests.cli_run import run_cli as run_main
 
 torch.set_num_threads(1)
-
-
-def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code, out, err = run_main(argv, capsys)
-    assert code == 2, (out, err)
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in err + out
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

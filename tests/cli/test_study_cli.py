@@ -7,27 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lpm.cli.main import main
-
-
-def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code, out, err = run_main(argv, capsys)
-    assert code == 2, (out, err)
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in err + out
-    return lines[0]
+from tests.cli_run import one_line_error as _one_line_error
+from tests.cli_run import run_cli as run_main
 
 
 def _spec(tmp_path: Path, **fields) -> str:

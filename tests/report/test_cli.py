@@ -7,18 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lpm.cli.main import main
+from tests.cli_run import run_cli as run
 from tests.report.synthetic import record, write_results
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_report_rebuilds_from_partial_results(
