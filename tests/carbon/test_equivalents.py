@@ -139,3 +139,10 @@ def test_sentence_and_dict_for_people_and_programs():
         "annual_budget_share",
         "annual_budget_kg",
     }
+
+
+def test_sentence_keeps_tiny_footprints_readable() -> None:
+    # A short tracked command emits micrograms; the sentence must not round them to zero.
+    assert equivalents(8.8e-7).sentence().startswith("0.00088 g CO2e")
+    assert equivalents(0.0123).sentence().startswith("12.3 g CO2e")
+    assert equivalents(0.0).sentence().startswith("0 g CO2e")

@@ -160,7 +160,9 @@ def _kg(value: float) -> str:
         return f"{value:,.1f} kg"
     if value >= 1:
         return f"{value:.2f} kg"
-    return f"{value * 1000:.1f} g"
+    if value >= 0.0001:
+        return f"{value * 1000:.1f} g"
+    return f"{value * 1000:.2g} g" if value > 0 else "0 g"
 
 
 def equivalents(
