@@ -34,7 +34,7 @@ white-space:nowrap}
 figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#444}.note{background:#fff8d6;padding:.5rem .8rem;
 border-left:4px solid #e0b400;margin:.4rem 0}.small{font-size:.8rem;color:#555}
-code{background:#f4f4f4;padding:0 .2rem}
+code{background:#f4f4f4;padding:0 .2rem}.scroll{overflow-x:auto}
 """
 
 
@@ -69,7 +69,10 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], num_cols: set[
             for i, c in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _verdict(claim: Claim) -> str:
