@@ -32,7 +32,7 @@ from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import AutoencoderResult, write_summary
 from lpm.ldm.runtime import Runtime, amp_dtype_for
-from lpm.ldm.tracking import J_PER_KWH, open_tracker, window_energy_j
+from lpm.ldm.tracking import J_PER_KWH, open_tracker, training_measurements
 
 log = logging.getLogger(__name__)
 
@@ -256,25 +256,13 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             },
             out / AUTOENCODER_FILE,
         )
-    summary = tracker.summary()
-    try:
-        stats = tracker.step_stats(window="train")
-    except LpmError:  # nothing left to train (resumed at or past the last iteration)
-        stats = None
-    done = max(cfg.iterations - start, 0)
-    energy_j = window_energy_j(summary, "train")
+    summary, measured = training_measurements(tracker, max(cfg.iterations - start, 0))
     result = AutoencoderResult(
         out=out,
-        iterations=done,
-        duration_s=float(summary.duration_s),
-        it_energy_kwh=float(summary.it_energy_kwh),
-        co2e_kg=float(summary.co2e_kg),
-        energy_per_iteration_j=energy_j / done if done else 0.0,
+        **measured,
         flops_per_iteration=flops,
         parameters=params,
-        step_stats=stats,
         world_size=1,
-        estimated=bool(summary.estimated),
         recon_l1_first=losses[0]["recon_l1"] if losses else float("nan"),
         recon_l1_last=losses[-1]["recon_l1"] if losses else float("nan"),
         extra={

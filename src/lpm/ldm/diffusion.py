@@ -44,7 +44,7 @@ from lpm.ldm.runtime import (
     runtime,
 )
 from lpm.ldm.schedulers import make_scheduler, schedule_args
-from lpm.ldm.tracking import open_tracker, window_energy_j
+from lpm.ldm.tracking import open_tracker, training_measurements
 
 log = logging.getLogger(__name__)
 
@@ -362,25 +362,13 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
         if cfg.validation_samples and rt.is_main:
             with tracker.window("validate"):
                 _validate(out, cfg, rt, meters=None)
-    summary = tracker.summary()
-    done = max(cfg.iterations - start, 0)
-    try:
-        stats = tracker.step_stats(window="train")
-    except LpmError:
-        stats = None
-    energy_j = window_energy_j(summary, "train")
+    summary, measured = training_measurements(tracker, max(cfg.iterations - start, 0))
     result = TrainResult(
         out=out,
-        iterations=done,
-        duration_s=float(summary.duration_s),
-        it_energy_kwh=float(summary.it_energy_kwh),
-        co2e_kg=float(summary.co2e_kg),
-        energy_per_iteration_j=energy_j / done if done else 0.0,
+        **measured,
         flops_per_iteration=flops,
         parameters=params,
-        step_stats=stats,
         world_size=rt.world_size,
-        estimated=bool(summary.estimated),
         loss_first=losses[0] if losses else float("nan"),
         loss_last=losses[-1] if losses else float("nan"),
         extra={

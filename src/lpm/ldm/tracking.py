@@ -51,3 +51,27 @@ def window_duration_s(summary: Any, window: str) -> float:
     if "duration_s" in info:
         return float(info["duration_s"])
     return float(summary.duration_s)
+
+
+def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict[str, Any]]:
+    """The tracker's summary and the energy fields every training result shares.
+
+    ``step_stats`` is None when nothing was trained (a run resumed at its last iteration).
+    """
+    from lpm.errors import LpmError
+
+    summary = tracker.summary()
+    try:
+        stats = tracker.step_stats(window="train")
+    except LpmError:
+        stats = None
+    energy_j = window_energy_j(summary, "train")
+    return summary, {
+        "iterations": iterations_done,
+        "duration_s": float(summary.duration_s),
+        "it_energy_kwh": float(summary.it_energy_kwh),
+        "co2e_kg": float(summary.co2e_kg),
+        "energy_per_iteration_j": energy_j / iterations_done if iterations_done else 0.0,
+        "step_stats": stats,
+        "estimated": bool(summary.estimated),
+    }
