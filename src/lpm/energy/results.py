@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lpm.carbon import Footprint
@@ -67,20 +67,8 @@ class StepStats:
         )
 
     def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return {
-            "count": self.count,
-            "duration_s_mean": self.duration_s_mean,
-            "duration_s_std": self.duration_s_std,
-            "power_w_mean": self.power_w_mean,
-            "power_w_std": self.power_w_std,
-            "energy_j_mean": self.energy_j_mean,
-            "energy_j_std": self.energy_j_std,
-            "estimated": self.estimated,
-            "window": self.window,
-            "warmup_steps": self.warmup_steps,
-            "power_samples": self.power_samples,
-        }
+        """JSON-ready form (every field, plain types)."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> StepStats:
@@ -102,16 +90,8 @@ class ComponentEnergy:
     device_id: str = ""
 
     def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "energy_j": self.energy_j,
-            "energy_kwh": self.energy_kwh,
-            "mean_power_w": self.mean_power_w,
-            "estimated": self.estimated,
-            "device_id": self.device_id,
-        }
+        """JSON-ready form (every field, plain types)."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> ComponentEnergy:
