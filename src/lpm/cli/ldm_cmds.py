@@ -55,12 +55,20 @@ def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
 
 
 def _energy_rows(result: Any) -> list[tuple[str, str]]:
-    est = " (estimated)" if result.estimated else ""
     return [
         ("duration", f"{result.duration_s:.1f} s"),
-        ("IT energy", f"{result.it_energy_kwh:.6f} kWh{est}"),
+        ("IT energy", f"{result.it_energy_kwh:.6f} kWh ({result.provenance.value})"),
         ("CO2e", f"{result.co2e_kg * 1000:.3f} g"),
     ]
+
+
+def _flops(value: int | None) -> str:
+    """A FLOP count, or "unknown" when it could not be counted."""
+    return "unknown" if value is None else f"{value:.3g}"
+
+
+def _share(value: float | None) -> str:
+    return "unknown" if value is None else f"{100 * value:.1f} % of a sample"
 
 
 def train_autoencoder_cmd(
@@ -120,7 +128,7 @@ def train_autoencoder_cmd(
             ("reconstruction L1", f"{result.recon_l1_first:.4f} -> {result.recon_l1_last:.4f}"),
             *_energy_rows(result),
             ("energy / iteration", f"{result.energy_per_iteration_j:.2f} J"),
-            ("FLOPs / iteration", f"{result.flops_per_iteration:.3g}"),
+            ("FLOPs / iteration", _flops(result.flops_per_iteration)),
             ("parameters", f"{result.parameters:,}"),
         ],
     )
@@ -238,7 +246,7 @@ def train_cmd(
             ("L1 loss", f"{result.loss_first:.4f} -> {result.loss_last:.4f}"),
             *_energy_rows(result),
             ("energy / iteration", f"{result.energy_per_iteration_j:.2f} J"),
-            ("FLOPs / iteration", f"{result.flops_per_iteration:.3g}"),
+            ("FLOPs / iteration", _flops(result.flops_per_iteration)),
             ("parameters", f"{result.parameters:,}"),
         ],
     )
@@ -295,10 +303,28 @@ def sample_cmd(
         [
             ("sampler", f"{result.extra['sampler']}, {result.steps} steps"),
             *_energy_rows(result),
-            ("energy / sample", f"{result.energy_per_sample_j:.2f} J"),
+            ("energy / sample", _per_sample(result)),
+            ("fixed / sample", _fixed_per_sample(result)),
+            ("fixed share", _share(result.fixed_per_sample_share)),
             ("energy / step", f"{result.energy_per_step_j:.3f} J"),
-            ("FLOPs / step", f"{result.flops_per_step:.3g}"),
+            ("FLOPs / step", _flops(result.flops_per_step)),
         ],
+    )
+
+
+def _per_sample(result: Any) -> str:
+    return (
+        f"{result.energy_per_sample_j_mean:.2f} ± {result.energy_per_sample_j_std:.2f} J "
+        f"(over {result.samples_measured} measured)"
+    )
+
+
+def _fixed_per_sample(result: Any) -> str:
+    """The fixed per-sample cost: noise draw, decoding and writing, besides the steps."""
+    return (
+        f"{result.fixed_per_sample_j_mean:.2f} ± {result.fixed_per_sample_j_std:.2f} J, "
+        f"{result.fixed_per_sample_s_mean:.3f} ± {result.fixed_per_sample_s_std:.3f} s "
+        "(noise, decode, write)"
     )
 
 

@@ -175,7 +175,9 @@ def _resume_state(cfg: AutoencoderConfig, path: Path) -> dict[str, Any] | None:
     return state
 
 
-def _count_flops(s: _Stage1, images: torch.Tensor, cfg: AutoencoderConfig, rt: Runtime) -> int:
+def _count_flops(
+    s: _Stage1, images: torch.Tensor, cfg: AutoencoderConfig, rt: Runtime
+) -> int | None:
     """FLOPs of one full iteration (generator and discriminator), leaving no trace."""
     saved = copy.deepcopy(_state(s, 0, cfg))  # state_dict() holds live tensors
     flops = count_flops(lambda: stage1_step(s, images, cfg, rt, adversarial=True))

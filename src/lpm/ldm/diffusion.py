@@ -241,7 +241,7 @@ def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2,
     return s, kwargs
 
 
-def _flops(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> int:
+def _flops(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> int | None:
     """FLOPs of one training iteration (forward + backward of the UNet), leaving no trace."""
     noise = torch.zeros_like(latents)
     t = torch.full((latents.shape[0],), cfg.num_train_timesteps // 2, device=latents.device)

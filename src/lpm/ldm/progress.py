@@ -1,4 +1,4 @@
-"""Rich progress bars with it/s, loss and live power/energy from the Tracker."""
+"""Rich progress bars with it/s, loss and live power/energy from the Tracker's live()."""
 
 from __future__ import annotations
 
@@ -31,16 +31,22 @@ class RateColumn(ProgressColumn):
         return Text(f"{1 / speed:.2f} s/it", style="progress.data.speed")
 
 
-def live_energy(tracker: Any) -> tuple[float, float] | None:
-    """(mean power in W, energy in J) of the run so far, if the tracker can tell."""
+def live_energy(tracker: Any) -> tuple[float, float, bool] | None:
+    """(mean power in W, energy in J, stale) of the run so far, from ``tracker.live()``.
+
+    ``live()`` never reads a meter: it returns the state after the last completed reading,
+    so a slow or stuck meter cannot stall the loop that shows the bar. ``stale`` is True
+    when that reading is old. None when the tracker cannot tell (e.g. not started).
+    """
     try:
-        summary = tracker.summary()
-    except Exception:  # the tracker may not support live summaries in every state
+        snap = tracker.live()
+        energy_j = float(snap.it_energy_j)
+        duration_s = float(snap.duration_s)
+        stale = bool(snap.stale)
+    except Exception:  # the bar must never stop the job it shows
         return None
-    energy_j = float(summary.it_energy_kwh) * 3.6e6
-    duration_s = float(summary.duration_s)
     power_w = energy_j / duration_s if duration_s > 0 else 0.0
-    return power_w, energy_j
+    return power_w, energy_j, stale
 
 
 class LiveProgress:
@@ -95,6 +101,8 @@ class LiveProgress:
             parts = [f"{k} {v:.4f}" for k, v in values.items()]
             energy = live_energy(self.tracker) if self.tracker is not None else None
             if energy is not None:
-                parts.append(f"{energy[0]:.0f} W {energy[1] / 3.6e3:.3f} Wh")
+                power_w, energy_j, stale = energy
+                flag = " (stale)" if stale else ""
+                parts.append(f"{power_w:.0f} W {energy_j / 3.6e3:.3f} Wh{flag}")
             update["info"] = "  ".join(parts)
         self._progress.update(self._task, **update)

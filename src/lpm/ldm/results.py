@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from lpm.provenance import Provenance
 
 
 def _plain(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple | list):
@@ -29,7 +34,7 @@ class _ToDict:
 
 @dataclass(frozen=True)
 class AutoencoderResult(_ToDict):
-    """Stage 1 run: energy, time and reconstruction error."""
+    """Stage 1 run: energy, time and reconstruction error (FLOPs None = unknown)."""
 
     out: Path
     iterations: int
@@ -37,11 +42,12 @@ class AutoencoderResult(_ToDict):
     it_energy_kwh: float
     co2e_kg: float
     energy_per_iteration_j: float
-    flops_per_iteration: int
+    flops_per_iteration: int | None
     parameters: int
     step_stats: Any
     world_size: int
     estimated: bool
+    provenance: Provenance
     recon_l1_first: float
     recon_l1_last: float
     extra: dict[str, Any] = field(default_factory=dict)
@@ -49,7 +55,7 @@ class AutoencoderResult(_ToDict):
 
 @dataclass(frozen=True)
 class TrainResult(_ToDict):
-    """Stage 2 run (the diffusion UNet): energy, time, FLOPs, parameters."""
+    """Stage 2 run (the diffusion UNet): energy, time, FLOPs (None = unknown), parameters."""
 
     out: Path
     iterations: int
@@ -57,11 +63,12 @@ class TrainResult(_ToDict):
     it_energy_kwh: float
     co2e_kg: float
     energy_per_iteration_j: float
-    flops_per_iteration: int
+    flops_per_iteration: int | None
     parameters: int
     step_stats: Any
     world_size: int
     estimated: bool
+    provenance: Provenance
     loss_first: float = float("nan")
     loss_last: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
@@ -69,7 +76,14 @@ class TrainResult(_ToDict):
 
 @dataclass(frozen=True)
 class SampleResult(_ToDict):
-    """A sampling run: energy per sample and per denoising step."""
+    """A sampling run: energy per sample, per denoising step and per sample besides its steps.
+
+    ``energy_per_sample_j`` is the run's average (every batch, warm-up included);
+    ``energy_per_sample_j_mean/_std`` is the measured total per sample and
+    ``fixed_per_sample_j_mean/_std`` (``_s_`` for time) what a sample costs besides its
+    denoising steps (noise draw, decoding, writing its files), both mean ± std over the
+    ``samples_measured`` samples after warm-up. ``flops_per_step`` None means unknown.
+    """
 
     out: Path
     samples: int
@@ -79,11 +93,32 @@ class SampleResult(_ToDict):
     co2e_kg: float
     energy_per_sample_j: float
     energy_per_step_j: float
-    flops_per_step: int
+    flops_per_step: int | None
     step_stats: Any
     estimated: bool
+    provenance: Provenance
+    samples_measured: int
+    fixed_per_sample_j_mean: float
+    fixed_per_sample_j_std: float
+    fixed_per_sample_s_mean: float
+    fixed_per_sample_s_std: float
+    energy_per_sample_j_mean: float
+    energy_per_sample_j_std: float
     files: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fixed_per_sample_share(self) -> float | None:
+        """The fixed per-sample cost's share (0-1) of a sample's measured energy; None if 0 J."""
+        if not self.energy_per_sample_j_mean > 0:
+            return None
+        return self.fixed_per_sample_j_mean / self.energy_per_sample_j_mean
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with ``fixed_per_sample_share`` added."""
+        data = super().to_dict()
+        data["fixed_per_sample_share"] = self.fixed_per_sample_share
+        return data
 
 
 def write_summary(result: Any, path: str | Path) -> Path:

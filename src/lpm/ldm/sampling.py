@@ -18,7 +18,14 @@ from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import SampleResult, write_summary
 from lpm.ldm.runtime import Runtime, amp_dtype_for
 from lpm.ldm.schedulers import make_scheduler, sampler_name, set_steps
-from lpm.ldm.tracking import J_PER_KWH, open_tracker, window_energy_j
+from lpm.ldm.tracking import (
+    J_PER_KWH,
+    open_tracker,
+    run_provenance,
+    synthesis_measurements,
+    window_energy_j,
+    window_steps,
+)
 
 
 @dataclass
@@ -118,6 +125,11 @@ def _batches(n: int, batch_size: int) -> Iterator[int]:
         done += b
 
 
+def batch_sizes(n: int, batch_size: int) -> list[int]:
+    """Samples in each batch of a run of n samples (the last one may be smaller)."""
+    return list(_batches(n, batch_size))
+
+
 def write_sample(image_unit: torch.Tensor, path_stem: Path, *, png: bool) -> list[Path]:
     """Write one decoded image (1, *size) in [-1, 1] as HU NIfTI (+ PNG preview)."""
     from lpm.datasets import to_hu, write_nifti, write_png_preview
@@ -129,7 +141,7 @@ def write_sample(image_unit: torch.Tensor, path_stem: Path, *, png: bool) -> lis
     return files
 
 
-def _flops_per_step(s: Sampler, batch: int) -> int:
+def _flops_per_step(s: Sampler, batch: int) -> int | None:
     x = torch.zeros((batch, *s.latent_shape), device=s.rt.device)
     ts = s.reset()
     gen = torch.Generator(device=s.rt.device).manual_seed(0)
@@ -158,8 +170,11 @@ def generate(
     channels_last: bool = False,
     blob: dict[str, Any] | None = None,
 ) -> tuple[list[Path], Sampler]:
-    """Sample n images from a trained run into `out`; tracker windows "sample" (one step per
-    denoising step) and "decode" when a tracker is given. Returns the files and the sampler.
+    """Sample n images from a trained run into `out`. Returns the files and the sampler.
+
+    With a tracker, each batch is one window "sample_batch" holding, in turn, the windows
+    "noise" (drawing the batch's initial noise), "sample" (its denoising steps, one
+    ``tracker.step()`` per step) and "decode" (decoding the batch and writing its files).
     """
     if device is None:
         device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
@@ -179,27 +194,40 @@ def generate(
     generator = torch.Generator(device=device).manual_seed(seed)
     files: list[Path] = []
     index = 0
-    total_steps = len(s.reset()) * sum(1 for _ in _batches(n, batch_size))
+    sizes = batch_sizes(n, batch_size)
+    total_steps = len(s.reset()) * len(sizes)
 
     def window(name: str) -> Any:
         return tracker.window(name) if tracker is not None else contextlib.nullcontext()
 
     with LiveProgress("sample", total_steps, tracker=tracker, enabled=progress) as bar:
-        for b in _batches(n, batch_size):
+        for b in sizes:
             timesteps = s.reset()
-            with window("sample"), torch.inference_mode():
-                x = s.noise(b, generator)
-                for t in timesteps:
-                    x = s.denoise_step(x, t, generator)
-                    if tracker is not None:
-                        tracker.step()
-                    bar.advance()
-            with window("decode"), torch.inference_mode():
-                for i in range(b):  # one at a time: full-size 3D decoding is memory-hungry
-                    image = s.decode(x[i : i + 1])[0]
-                    files += write_sample(image, out / f"sample_{index:05d}", png=png)
-                    index += 1
+            with window("sample_batch"), torch.inference_mode():
+                with window("noise"):
+                    x = s.noise(b, generator)
+                with window("sample"):
+                    for t in timesteps:
+                        x = s.denoise_step(x, t, generator)
+                        if tracker is not None:
+                            tracker.step()
+                        bar.advance()
+                with window("decode"):
+                    for i in range(b):  # one at a time: full-size 3D decoding is memory-hungry
+                        image = s.decode(x[i : i + 1])[0]
+                        files += write_sample(image, out / f"sample_{index:05d}", png=png)
+                        index += 1
     return files, s
+
+
+def warmup_batches(cfg: SampleConfig) -> int:
+    """Whole batches inside the warm-up: ``warmup_steps // steps``.
+
+    The study passes ``warmup_steps = warmup_samples × steps`` with batch size 1, so this is
+    its warm-up samples; these batches are left out of the per-sample statistics as their
+    steps are left out of the per-step ones.
+    """
+    return cfg.warmup_steps // cfg.steps
 
 
 def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
@@ -212,6 +240,14 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
         raise LpmError(
             f"steps={cfg.steps} is out of range; the model was trained with {num_train} "
             f"timesteps, so use 1 to {num_train}."
+        )
+    sizes = batch_sizes(cfg.n, cfg.batch_size)
+    warm = warmup_batches(cfg)
+    if warm >= len(sizes):
+        raise LpmError(
+            f"warmup_steps={cfg.warmup_steps} covers all {len(sizes)} batch(es) of "
+            f"{cfg.steps} steps, leaving nothing to measure; use fewer warm-up steps or more "
+            "samples."
         )
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -247,9 +283,10 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
     flops = _flops_per_step(s, min(cfg.batch_size, cfg.n))
     summary = tracker.summary()
     stats = tracker.step_stats(window="sample")
-    steps_done = int(summary.windows.get("sample", {}).get("steps", stats.count))
-    sample_j = window_energy_j(summary, "sample")
-    decode_j = window_energy_j(summary, "decode") if "decode" in summary.windows else 0.0
+    steps_done = window_steps(summary, "sample")
+    costs = synthesis_measurements(tracker, sizes, warm)
+    window_stats = costs.pop("window_stats")
+    provenance = run_provenance(summary)
     result = SampleResult(
         out=out,
         samples=cfg.n,
@@ -257,16 +294,21 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
         duration_s=float(summary.duration_s),
         it_energy_kwh=float(summary.it_energy_kwh),
         co2e_kg=float(summary.co2e_kg),
-        energy_per_sample_j=(sample_j + decode_j) / cfg.n,
-        energy_per_step_j=sample_j / steps_done if steps_done else 0.0,
+        energy_per_sample_j=window_energy_j(summary, "sample_batch") / cfg.n,
+        energy_per_step_j=window_energy_j(summary, "sample") / steps_done if steps_done else 0.0,
         flops_per_step=flops,
         step_stats=stats,
-        estimated=bool(summary.estimated),
+        estimated=provenance.is_estimated,
+        provenance=provenance,
+        **costs,
         files=tuple(str(f) for f in files),
         extra={
             "sampler": s.info["sampler"],
             "batch_size": cfg.batch_size,
+            "warmup_batches": warm,
+            "warmup_samples": sum(sizes[:warm]),
             "denoising_steps_done": steps_done,
+            "window_stats": window_stats,
             "size": s.info["size"],
             "run": str(cfg.run),
             "facility_energy_kwh": float(summary.facility_energy_kwh),

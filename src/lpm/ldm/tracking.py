@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+from lpm.provenance import Provenance
+
 J_PER_KWH = 3.6e6
+
+
+class MissingWindowError(RuntimeError):
+    """A result asked for a window its loop never closed: a bug in that loop, not bad input."""
 
 
 def open_tracker(
@@ -34,29 +41,47 @@ def open_tracker(
     )
 
 
+def _window(summary: Any, window: str) -> dict[str, Any]:
+    windows = getattr(summary, "windows", None) or {}
+    info = windows.get(window)
+    if not info:
+        raise MissingWindowError(
+            f"the run has no closed window {window!r} (windows: {sorted(windows) or 'none'}); "
+            f"the code asking for it must open it with `tracker.window({window!r})`"
+        )
+    return info
+
+
 def window_energy_j(summary: Any, window: str) -> float:
-    """IT energy of a named window (all its repetitions), else of the whole run."""
-    info = (getattr(summary, "windows", None) or {}).get(window) or {}
-    for key in ("it_energy_j", "energy_j"):
-        if key in info:
-            return float(info[key])
-    if "it_energy_kwh" in info:
-        return float(info["it_energy_kwh"]) * J_PER_KWH
-    return float(summary.it_energy_kwh) * J_PER_KWH
+    """IT energy in J of a named window (all its repetitions).
+
+    Raises MissingWindowError when the run never closed that window: never the whole run's
+    energy in its place.
+    """
+    return float(_window(summary, window)["energy_j"])
 
 
 def window_duration_s(summary: Any, window: str) -> float:
-    """Duration of a named window, else of the whole run."""
-    info = (getattr(summary, "windows", None) or {}).get(window) or {}
-    if "duration_s" in info:
-        return float(info["duration_s"])
-    return float(summary.duration_s)
+    """Duration in s of a named window (all its repetitions); MissingWindowError if absent."""
+    return float(_window(summary, window)["duration_s"])
+
+
+def window_steps(summary: Any, window: str) -> int:
+    """Steps marked in a named window (all its repetitions); MissingWindowError if absent."""
+    return int(_window(summary, window)["steps"])
+
+
+def run_provenance(summary: Any) -> Provenance:
+    """The provenance of a tracker summary's energy (its ``provenance``, else its old flag)."""
+    value = getattr(summary, "provenance", None)
+    return Provenance.parse(value if value is not None else summary.estimated)
 
 
 def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict[str, Any]]:
     """The tracker's summary and the energy fields every training result shares.
 
-    ``step_stats`` is None when nothing was trained (a run resumed at its last iteration).
+    ``step_stats`` is None when nothing was trained (a run resumed at its last iteration);
+    so is the "train" window, and the energy per iteration is then 0.0.
     """
     from lpm.errors import LpmError
 
@@ -65,7 +90,8 @@ def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict
         stats = tracker.step_stats(window="train")
     except LpmError:
         stats = None
-    energy_j = window_energy_j(summary, "train")
+    energy_j = window_energy_j(summary, "train") if iterations_done else 0.0
+    provenance = run_provenance(summary)
     return summary, {
         "iterations": iterations_done,
         "duration_s": float(summary.duration_s),
@@ -73,5 +99,78 @@ def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict
         "co2e_kg": float(summary.co2e_kg),
         "energy_per_iteration_j": energy_j / iterations_done if iterations_done else 0.0,
         "step_stats": stats,
-        "estimated": bool(summary.estimated),
+        "provenance": provenance,
+        "estimated": provenance.is_estimated,
     }
+
+
+def synthesis_measurements(
+    tracker: Any, batch_sizes: list[int], warmup_batches: int
+) -> dict[str, Any]:
+    """Per-sample costs of a sampling run, measured from its per-batch windows.
+
+    ``batch_sizes`` are the samples of each batch in order; the first ``warmup_batches``
+    batches are left out. The fixed cost of a batch is its "noise" and "decode" windows
+    (noise draw; decoding and writing its files), the total its "sample_batch" window; each
+    is divided by the batch size. The std of the fixed cost adds the two windows' variances
+    (the parts are measured apart). Exact per sample when the measured batches are equally
+    large (always with batch size 1); with a smaller last batch, per-batch values are
+    divided by the mean batch size.
+    """
+    measured = batch_sizes[warmup_batches:]
+    if not measured:
+        raise MissingWindowError(
+            f"all {len(batch_sizes)} batches are warm-up; no batch is left to measure"
+        )
+    samples = sum(measured)
+    per_batch = samples / len(measured)
+    noise = _window_stats(tracker, "noise", warmup_batches)
+    decode = _window_stats(tracker, "decode", warmup_batches)
+    total = _window_stats(tracker, "sample_batch", warmup_batches)
+    return {
+        "samples_measured": samples,
+        "fixed_per_sample_j_mean": (noise.energy_j_mean + decode.energy_j_mean) / per_batch,
+        "fixed_per_sample_j_std": math.hypot(noise.energy_j_std, decode.energy_j_std) / per_batch,
+        "fixed_per_sample_s_mean": (noise.duration_s_mean + decode.duration_s_mean) / per_batch,
+        "fixed_per_sample_s_std": math.hypot(noise.duration_s_std, decode.duration_s_std)
+        / per_batch,
+        "energy_per_sample_j_mean": total.energy_j_mean / per_batch,
+        "energy_per_sample_j_std": total.energy_j_std / per_batch,
+        "window_stats": {w.name: w for w in (noise, decode, total)},
+    }
+
+
+def _window_stats(tracker: Any, name: str, skip: int) -> Any:
+    """tracker.window_stats(name, skip=skip).
+
+    TEMPORARY until lpm.energy lands Tracker.window_stats (issue 8): the same statistics
+    from the run record's window lines.
+    """
+    if hasattr(tracker, "window_stats"):
+        return tracker.window_stats(name, skip=skip)
+    from types import SimpleNamespace
+
+    from lpm.energy import read_windows
+
+    lines = [w for w in read_windows(tracker.record_path) if w["name"] == name][skip:]
+    if not lines:
+        raise MissingWindowError(f"no closed window {name!r} after {skip} skipped")
+
+    def mean_std(values: list[float]) -> tuple[float, float]:
+        m = sum(values) / len(values)
+        var = sum((v - m) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+        return m, math.sqrt(var)
+
+    e_mean, e_std = mean_std([sum(w["energy_j"].values()) for w in lines])
+    d_mean, d_std = mean_std([float(w["duration_s"]) for w in lines])
+    return SimpleNamespace(
+        name=name,
+        count=len(lines),
+        duration_s_mean=d_mean,
+        duration_s_std=d_std,
+        energy_j_mean=e_mean,
+        energy_j_std=e_std,
+        steps_mean=sum(w["steps"] for w in lines) / len(lines),
+        provenance=run_provenance(tracker.summary()),
+        to_dict=lambda: {"name": name, "count": len(lines), "energy_j_mean": e_mean},
+    )
