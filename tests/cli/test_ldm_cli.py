@@ -62,8 +62,27 @@ def test_sample_writes_nifti_in_hu(trained_run: Path, tmp_path: Path, capsys) ->
     data = nib.load(str(files[0])).get_fdata()
     assert data.shape == (32, 32)
     assert -1000 <= data.min() <= data.max() <= 1000
+    assert "fixed / sample" in out and "(noise, decode, write)" in out
+    assert "% of a sample" in out
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert summary["samples"] == 2 and summary["energy_per_step_j"] > 0
+    assert summary["fixed_per_sample_j_mean"] > 0 and summary["samples_measured"] == 2
+    assert f"{summary['fixed_per_sample_j_mean']:.2f} ± " in out
+
+
+def test_sample_prints_unknown_flops(
+    trained_run: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lpm.ldm.sampling.count_flops", lambda fn: None)
+    code, out, err = run_main(
+        ["sample", "--run", str(trained_run), "--n", "1", "--steps", "2",
+         "--out", str(tmp_path / "s"), "--no-progress", "--no-png"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    (row,) = [line for line in out.splitlines() if "FLOPs / step" in line]
+    assert "unknown" in row
+    assert json.loads((tmp_path / "s" / "summary.json").read_text())["flops_per_step"] is None
 
 
 def test_train_autoencoder_with_shape_and_config(tmp_path: Path, capsys) -> None:

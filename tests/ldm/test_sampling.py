@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from lpm.energy import read_windows
 from lpm.errors import LpmError
 from lpm.ldm import SampleConfig, sample_ldm
 from tests.ldm.helpers import sim_meters, tiny_autoencoder, tiny_ldm
@@ -84,3 +85,47 @@ def test_bad_sampling_requests(tmp_path: Path, ldm2d: Path) -> None:
         _sample(ldm2d, tmp_path / "x", sampler="heun")
     with pytest.raises(LpmError, match="use 1 to 1000"):
         _sample(ldm2d, tmp_path / "x", steps=5000)
+
+
+def test_fixed_per_sample_cost_is_measured_after_warmup(tmp_path: Path, ldm2d: Path) -> None:
+    result = _sample(ldm2d, tmp_path / "s", n=4, batch_size=1, steps=3, warmup_steps=3, png=False)
+    assert result.samples_measured == 3  # the first sample (3 steps) is warm-up
+    assert result.step_stats.count == 9
+    assert result.fixed_per_sample_j_mean > 0 and result.fixed_per_sample_s_mean > 0
+    assert result.fixed_per_sample_j_std >= 0 and result.fixed_per_sample_s_std >= 0
+    assert result.energy_per_sample_j_mean > result.fixed_per_sample_j_mean
+    # a sample = its fixed cost + its denoising steps (+ the little between the windows)
+    parts = result.fixed_per_sample_j_mean + 3 * result.step_stats.energy_j_mean
+    assert parts == pytest.approx(result.energy_per_sample_j_mean, rel=0.5)
+    assert 0 < result.fixed_per_sample_share < 1
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    for key in (
+        "fixed_per_sample_j_mean",
+        "fixed_per_sample_j_std",
+        "fixed_per_sample_s_mean",
+        "fixed_per_sample_s_std",
+        "energy_per_sample_j_mean",
+        "energy_per_sample_j_std",
+    ):
+        assert summary[key] == getattr(result, key)
+    assert summary["samples_measured"] == 3 and summary["warmup_samples"] == 1
+    assert summary["fixed_per_sample_share"] == pytest.approx(result.fixed_per_sample_share)
+    assert summary["provenance"] == result.provenance.value
+    assert summary["estimated"] == result.provenance.is_estimated
+    assert set(summary["window_stats"]) == {"noise", "decode", "sample_batch"}
+    windows = {w["name"] for w in read_windows(result.extra["run_record"])}
+    assert {"sample_batch", "noise", "sample", "decode"} <= windows
+
+
+def test_warmup_that_leaves_no_batch_is_refused(tmp_path: Path, ldm2d: Path) -> None:
+    with pytest.raises(LpmError, match="leaving nothing to measure"):
+        _sample(ldm2d, tmp_path / "x", n=2, batch_size=1, steps=3, warmup_steps=6)
+
+
+def test_unknown_flops_are_none_in_the_summary(
+    tmp_path: Path, ldm2d: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lpm.ldm.sampling.count_flops", lambda fn: None)
+    result = _sample(ldm2d, tmp_path / "s", steps=2, png=False)
+    assert result.flops_per_step is None
+    assert json.loads((tmp_path / "s" / "summary.json").read_text())["flops_per_step"] is None
