@@ -313,9 +313,11 @@ def sample_cmd(
 
 
 def _per_sample(result: Any) -> str:
+    batches = result.extra.get("batches_measured")
+    where = f", {batches} batch{'es' if batches != 1 else ''}" if batches is not None else ""
     return (
         f"{result.energy_per_sample_j_mean:.2f} ± {result.energy_per_sample_j_std:.2f} J "
-        f"(over {result.samples_measured} measured)"
+        f"(over {result.samples_measured} samples{where})"
     )
 
 

@@ -307,6 +307,7 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
             "batch_size": cfg.batch_size,
             "warmup_batches": warm,
             "warmup_samples": sum(sizes[:warm]),
+            "batches_measured": len(sizes) - warm,
             "denoising_steps_done": steps_done,
             "window_stats": window_stats,
             "size": s.info["size"],
