@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from tests.carbon.fake_electricitymaps import TOKEN, running_server
@@ -138,11 +139,26 @@ def test_fallback_with_a_time_uses_that_year(server, env, monkeypatch):
     assert (found.year, found.source) == (2022, "electricitymaps")
 
 
-def test_lookup_and_footprint_live_option(server, env):
-    db = IntensityDatabase.default()
-    assert db.lookup("DE", live=True).source == LIVE_SOURCE
+def test_footprint_live_option_and_the_table_never_calls_live(server, env):
     fp = footprint(10.0, region="DE", live=True, pue=1.0)
+    assert fp.intensity.source == LIVE_SOURCE
     assert fp.co2e_kg == pytest.approx(1.23)
     assert TOKEN not in json.dumps(fp.to_dict())
     with pytest.raises(LpmError, match="live intensity is the latest value"):
-        db.lookup("DE", live=True, year=2022)
+        footprint(10.0, region="DE", live=True, year=2022)
+    # the table is the layer below the live provider: it has no live option
+    with pytest.raises(TypeError):
+        IntensityDatabase.default().lookup("DE", live=True)
+
+
+def test_carbon_modules_do_not_import_each_other_in_a_circle():
+    import ast
+    import importlib.util
+
+    src = Path(importlib.util.find_spec("lpm.carbon.intensity").origin).read_text()
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(src))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "lpm.carbon.live" not in imported

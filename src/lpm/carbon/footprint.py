@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from lpm.carbon.equivalents import DEFAULT_BUDGET, DEFAULT_FLIGHT_CLASS, Equivalents, equivalents
 from lpm.carbon.intensity import Intensity, IntensityDatabase
+from lpm.carbon.live import live_intensity
 from lpm.errors import LpmError
 
 DEFAULT_PUE = 1.55  # the paper, after Bouza et al. (2023): Uptime Institute 2022 average
@@ -109,6 +110,25 @@ class Footprint:
         )
 
 
+def _live(
+    db: IntensityDatabase,
+    region: str,
+    *,
+    year: int | None,
+    month: str | None,
+    hour: int | None,
+    source: str | None,
+    basis: str | None,
+) -> Intensity:
+    """The latest Electricity Maps intensity (falls back to the tables with a warning)."""
+    if year is not None or month is not None or hour is not None or source is not None:
+        raise LpmError(
+            "live intensity is the latest value; drop --year, --month, --hour and "
+            "--source, or drop --live."
+        )
+    return live_intensity(db.resolve_region(region), basis=basis, database=db)
+
+
 def footprint(
     it_energy_kwh: float,
     *,
@@ -135,9 +155,14 @@ def footprint(
     pue = check_pue(pue)
     if intensity is None:
         db = database or IntensityDatabase.default()
-        intensity = db.lookup(
-            region, year=year, month=month, hour=hour, source=source, basis=basis, live=live
-        )
+        if live:
+            intensity = _live(
+                db, region, year=year, month=month, hour=hour, source=source, basis=basis
+            )
+        else:
+            intensity = db.lookup(
+                region, year=year, month=month, hour=hour, source=source, basis=basis
+            )
     facility = energy * pue
     facility_std = energy_std * pue
     co2e_kg = facility * intensity.g_per_kwh / 1000.0

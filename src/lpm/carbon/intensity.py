@@ -275,23 +275,13 @@ class IntensityDatabase:
         hour: int | None = None,
         source: str | None = None,
         basis: str | None = None,
-        live: bool = False,
     ) -> Intensity:
-        """The carbon intensity for a region, with the precedence in the module docstring.
+        """The carbon intensity for a region from the packaged tables (module docstring).
 
-        ``live=True`` asks Electricity Maps for the latest value (see ``lpm.carbon.live``)
-        and falls back to the tables with a warning.
+        Live values (Electricity Maps) are not looked up here: ``lpm.carbon.live`` sits on
+        top of this table and falls back to it, so the table never calls back into it.
         """
         code = self.resolve_region(region)
-        if live:
-            if year is not None or month is not None or hour is not None or source is not None:
-                raise LpmError(
-                    "live intensity is the latest value; drop --year, --month, --hour and "
-                    "--source, or drop --live."
-                )
-            from lpm.carbon.live import live_intensity
-
-            return live_intensity(code, basis=basis, database=self)
         if basis is not None and basis not in BASES:
             raise LpmError(f"basis must be direct or lifecycle, not {basis!r}.")
         if source is not None and source not in self.sources():
