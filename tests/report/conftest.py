@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.synthetic import one_factor_records, write_results, write_spec
+from tests.report.synthetic import failed_record, one_factor_records, write_results, write_spec
 
 EVIL = "<script>alert('xss')</script>"
 
@@ -19,13 +19,7 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     records = one_factor_records()
     for rec in records:
         rec["hardware"] = {"cpu": f"{EVIL} Test CPU", "gpus": [], "host": "<b>lab & co</b>"}
-    records.append(
-        {
-            "scenario_id": f"3d-{EVIL}",
-            "status": "failed",
-            "error": "<img src=x onerror=alert(1)> out of memory",
-        }
-    )
+    records.append(failed_record(f"3d-{EVIL}", "<img src=x onerror=alert(1)> out of memory"))
     write_results(study, records)
     write_spec(study, name=f"demo {EVIL}")
     return study

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_run import run_cli as run
-from tests.report.synthetic import record, write_results
+from tests.report.synthetic import failed_record, record, write_results
 
 
 def test_report_rebuilds_from_partial_results(
@@ -22,6 +22,10 @@ def test_report_rebuilds_from_partial_results(
     assert f"report: {tmp_path / 'report.html'}" in out
     assert "2 scenarios, 0 without result" in out
     assert "not measured" in out
+    assert "from tables" in out and "no backtest on record" in out
+    for line in out.splitlines():
+        if line.startswith(("│ tables", "│ model")):
+            assert "agrees" not in line and "differs" not in line, line
     assert "truncated last line" in err
     assert (tmp_path / "report.html").is_file()
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == [
@@ -52,6 +56,7 @@ def _one_line_error(code: int, out: str, err: str) -> str:
         ("only-failed", "no finished scenario"),
         ("truncated-only", "no finished scenario"),
         ("bad-spec", "not valid YAML"),
+        ("old-schema", "version-1 study record"),
     ],
 )
 def test_bad_study_dir_is_one_line_exit_2(
@@ -63,9 +68,13 @@ def test_bad_study_dir_is_one_line_exit_2(
     elif setup != "missing":
         target.mkdir()
     if setup == "only-failed":
-        write_results(target, [{"scenario_id": "a", "status": "failed", "error": "boom"}])
+        write_results(target, [failed_record("a", "boom")])
     elif setup == "truncated-only":
         (target / "results.jsonl").write_text('{"scenario_id": "a", "sta')
+    elif setup == "old-schema":
+        old = record(2, (32, 32))
+        del old["schema_version"]
+        write_results(target, [old])
     elif setup == "bad-spec":
         write_results(target, [record(2, (32, 32))])
         (target / "spec.yaml").write_text("regions: [SE\n")

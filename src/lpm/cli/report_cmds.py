@@ -33,6 +33,7 @@ def report(
 ) -> None:
     """Rebuild DIR/figures/ and DIR/report.html from DIR/results.jsonl (partial results too)."""
     from lpm.report.build import build_report
+    from lpm.report.claims import BASIS_ORDER
 
     if not study_dir.exists():
         raise LpmError(f"{study_dir} does not exist; pass the --out directory of `lpm study`")
@@ -43,10 +44,16 @@ def report(
     analysis = out.analysis
     if claims:
         table = Table(title="The paper's claims and this run")
-        for col in ("topic", "this run", "verdict"):
+        for col in ("basis", "topic", "this run", "verdict", "rests on"):
             table.add_column(col)
-        for claim in analysis.claims:
-            table.add_row(Text(claim.topic), Text(claim.run), Text(claim.verdict))
+        for claim in sorted(out.claims, key=lambda c: BASIS_ORDER.index(c.basis)):
+            table.add_row(
+                Text(claim.basis.value),
+                Text(claim.topic),
+                Text(claim.run),
+                Text(claim.verdict),
+                Text(claim.provenance.value if claim.provenance else "–"),
+            )
         console.print(table)
     for note in analysis.notes:
         typer.echo(f"note: {note}", err=True)

@@ -1,22 +1,38 @@
-"""From study results to the numbers behind the figures and the claims table.
+"""From study results to the numbers behind the figures and the tables.
 
-Each scenario's predicted IT energy (training target and synthesis target) is turned into
-CO2e with lpm.carbon (Eq. 1: PUE × carbon intensity) for the study's base region, and
-for every region and month of the spec. The paper's comparisons are slices of the grid:
-one setting varies, the others are held at the study's reference values.
+Each scenario's CO2e at its own region is the footprint the study stored with each
+prediction (Eq. 1 with the run's PUE and intensity); the report recomputes nothing with
+defaults. The paper's comparisons are slices of the grid: one setting varies, the others
+are held at the study's reference values, and only footprints computed at one intensity
+(region, source, basis, period) and one PUE are compared. Regions and months place one
+scenario's stored energy at other intensities, looked up in lpm.carbon's tables; a region
+or month without data for the requested source or basis is left out with a visible note,
+never replaced by another source, and one comparison is always on one basis.
+
+The claims (:mod:`lpm.report.claims`) are computed from an :class:`Analysis`; this module
+does not know them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 from lpm.report.results import ReportSpec, ResultsFile, read_results, read_spec
-from lpm.report.scenarios import PHASES, Scenario, label, scenario_from_record, sort_key
+from lpm.report.scenarios import (
+    PHASES,
+    Scenario,
+    StoredFootprint,
+    label,
+    scenario_from_record,
+    sort_key,
+)
+from lpm.report.sources import Backtest, read_backtest
 
 SETTINGS = ("dims", "size", "model", "processes", "sampler", "steps")
 #: The settings that change each phase's energy (sampling does not depend on how many
@@ -29,7 +45,11 @@ PHASE_SETTINGS = {
 
 @dataclass(frozen=True)
 class PhaseFootprint:
-    """CO2e of one phase of one scenario at one carbon intensity (Eq. 1)."""
+    """CO2e of one phase of one scenario at one carbon intensity (Eq. 1).
+
+    ``stored`` is True when the values are the footprint the study stored with its
+    prediction, False when the report applied Eq. 1 (other regions and months).
+    """
 
     scenario_id: str
     phase: str
@@ -44,12 +64,28 @@ class PhaseFootprint:
     intensity_source: str
     intensity_basis: str
     intensity_period: str
-    estimated: bool
+    provenance: Provenance
+    stored: bool = False
+
+    @property
+    def estimated(self) -> bool:
+        return self.provenance.is_estimated
+
+    @property
+    def intensity_key(self) -> tuple[str, str, str, str, float]:
+        """Footprints with one key (region, source, basis, period, PUE) are comparable."""
+        return (
+            self.region,
+            self.intensity_source,
+            self.intensity_basis,
+            self.intensity_period,
+            self.pue,
+        )
 
 
 @dataclass(frozen=True)
 class ScenarioFootprint:
-    """A scenario with the CO2e of its training and synthesis at the base region."""
+    """A scenario with the CO2e of its training and synthesis at its region."""
 
     scenario: Scenario
     training: PhaseFootprint | None
@@ -61,7 +97,11 @@ class ScenarioFootprint:
 
 @dataclass(frozen=True)
 class Series:
-    """One plotted line or bar group: labels on x, CO2e mean ± std on y."""
+    """One plotted line or bar group: labels on x, CO2e mean ± std on y.
+
+    ``provenances`` holds each point's energy provenance, ``basis`` the one intensity
+    basis of the whole series.
+    """
 
     name: str
     phase: str
@@ -73,9 +113,16 @@ class Series:
     scenario_ids: tuple[str, ...] = ()
     values: tuple[Any, ...] = ()
     fixed: str = ""
+    provenances: tuple[Provenance, ...] = ()
+    basis: str = ""
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @property
+    def provenance(self) -> Provenance:
+        """The provenance of the series' energies (MIXED when the points differ)."""
+        return Provenance.combine(self.provenances)
 
 
 @dataclass(frozen=True)
@@ -111,11 +158,22 @@ class Analysis:
     location_scenario: ScenarioFootprint | None
     intensities: tuple[IntensityUsed, ...]
     notes: tuple[str, ...] = ()
-    claims: tuple[Any, ...] = field(default=())
+    base: PhaseFootprint | None = None
+    backtest: Backtest | None = None
 
     @property
     def ok(self) -> tuple[ScenarioFootprint, ...]:
         return self.scenarios
+
+    def scenario(self, scenario_id: str) -> Scenario | None:
+        """The scenario with this id (None if it has no result)."""
+        return next(
+            (i.scenario for i in self.scenarios if i.scenario.scenario_id == scenario_id), None
+        )
+
+    def provenance(self) -> Provenance:
+        """The provenance of every scenario's energy together."""
+        return Provenance.combine(i.scenario.provenance for i in self.scenarios)
 
     def hardware(self) -> list[dict[str, Any]]:
         """The distinct hardware contexts of the scenarios, in order of appearance."""
@@ -126,14 +184,25 @@ class Analysis:
         return seen
 
 
+def _period(intensity: Any) -> str:
+    return f"{intensity.year}-{intensity.month:02d}" if intensity.month else str(intensity.year)
+
+
 class _Carbon:
-    """Intensity look-ups through lpm.carbon, remembering every intensity used."""
+    """Intensity look-ups through lpm.carbon, remembering every intensity used.
+
+    A look-up asks for exactly the source and basis given; when the tables have no such
+    value it raises (the caller turns it into a note), it never falls back to another.
+    """
 
     def __init__(self) -> None:
         from lpm.carbon import IntensityDatabase
 
         self.db = IntensityDatabase.default()
         self.used: dict[tuple[str, str, str, str], IntensityUsed] = {}
+
+    def remember(self, used: IntensityUsed) -> None:
+        self.used.setdefault((used.region, used.source, used.basis, used.period), used)
 
     def intensity(
         self,
@@ -143,26 +212,21 @@ class _Carbon:
         month: str | None = None,
         basis: str | None = None,
     ) -> Any:
-        try:
-            found = self.db.lookup(region, month=month, source=source, basis=basis)
-        except LpmError:
-            if source is None and basis is None:
-                raise
-            # The preferred source/basis has no value here: use the table's precedence.
-            found = self.db.lookup(region, month=month)
-        period = f"{found.year}-{found.month:02d}" if found.month else str(found.year)
-        key = (found.region, found.source, found.basis, period)
-        self.used.setdefault(
-            key,
-            IntensityUsed(
-                found.region, found.name, found.g_per_kwh, found.source, found.basis, period
-            ),
-        )
+        found = self.db.lookup(region, month=month, source=source, basis=basis)
+        self.remember_intensity(found)
         return found
+
+    def remember_intensity(self, found: Any) -> None:
+        self.remember(
+            IntensityUsed(
+                found.region, found.name, found.g_per_kwh, found.source, found.basis, _period(found)
+            )
+        )
 
     def phase(
         self, scenario: Scenario, phase: str, pue: float, intensity: Any
     ) -> PhaseFootprint | None:
+        """Eq. 1 for one phase's stored IT energy at another intensity."""
         from lpm.carbon import footprint
 
         energy = scenario.phase(phase)
@@ -173,9 +237,6 @@ class _Carbon:
             it_energy_kwh_std=energy.it_energy_kwh_std,
             pue=pue,
             intensity=intensity,
-        )
-        period = (
-            f"{intensity.year}-{intensity.month:02d}" if intensity.month else str(intensity.year)
         )
         return PhaseFootprint(
             scenario_id=scenario.scenario_id,
@@ -190,9 +251,101 @@ class _Carbon:
             intensity_g_per_kwh=intensity.g_per_kwh,
             intensity_source=intensity.source,
             intensity_basis=intensity.basis,
-            intensity_period=period,
-            estimated=energy.estimated,
+            intensity_period=_period(intensity),
+            provenance=energy.provenance,
         )
+
+
+def _from_stored(
+    scenario: Scenario, phase: str, stored: StoredFootprint, carbon: _Carbon
+) -> PhaseFootprint:
+    """The footprint the study stored with a prediction, as the report's value."""
+    energy = scenario.phase(phase)
+    assert energy is not None
+    carbon.remember(
+        IntensityUsed(
+            stored.region,
+            stored.region_name,
+            stored.intensity_g_per_kwh,
+            stored.intensity_source,
+            stored.basis,
+            stored.period,
+        )
+    )
+    return PhaseFootprint(
+        scenario_id=scenario.scenario_id,
+        phase=phase,
+        it_energy_kwh=stored.it_energy_kwh,
+        it_energy_kwh_std=stored.it_energy_kwh_std,
+        pue=stored.pue,
+        facility_energy_kwh=stored.facility_energy_kwh,
+        co2e_kg=stored.co2e_kg,
+        co2e_kg_std=stored.co2e_kg_std,
+        region=stored.region,
+        intensity_g_per_kwh=stored.intensity_g_per_kwh,
+        intensity_source=stored.intensity_source,
+        intensity_basis=stored.basis,
+        intensity_period=stored.period,
+        provenance=energy.provenance,
+        stored=True,
+    )
+
+
+def _own_footprint(scenario: Scenario, phase: str, carbon: _Carbon, notes: list[str]) -> Any:
+    """A phase's stored footprint; without one, Eq. 1 with the record's own PUE and region."""
+    energy = scenario.phase(phase)
+    if energy is None:
+        return None
+    if energy.footprint is not None:
+        return _from_stored(scenario, phase, energy.footprint, carbon)
+    where = f"{scenario.scenario_id} {phase}"
+    if scenario.pue is None or scenario.region is None:
+        notes.append(f"{where}: the record stores no footprint, PUE or region; no CO2e shown")
+        return None
+    try:
+        intensity = carbon.intensity(scenario.region, source=scenario.intensity_source)
+    except LpmError as exc:
+        notes.append(f"{where}: no CO2e shown, the record's intensity has no data: {exc}")
+        return None
+    notes.append(
+        f"{where}: the record stores no footprint; CO2e computed by the report with the "
+        f"record's PUE {scenario.pue:g} and {intensity.describe()}"
+    )
+    return carbon.phase(scenario, phase, scenario.pue, intensity)
+
+
+def _comparable(
+    items: list[ScenarioFootprint], notes: list[str]
+) -> tuple[tuple[ScenarioFootprint, ...], PhaseFootprint | None]:
+    """The items with only the footprints at the study's one intensity and PUE.
+
+    The most common (region, source, basis, period, PUE) is the base; a footprint at
+    another one stays in the scenarios table but is left out of every comparison.
+    """
+    fps = [fp for i in items for fp in (i.training, i.synthesis) if fp is not None]
+    if not fps:
+        return tuple(items), None
+    counts = Counter(fp.intensity_key for fp in fps)
+    base_key = counts.most_common(1)[0][0]
+    base = next(fp for fp in fps if fp.intensity_key == base_key)
+    out = []
+    for item in items:
+        kept = {}
+        for phase in PHASES:
+            fp = item.phase(phase)
+            if fp is not None and fp.intensity_key != base_key:
+                notes.append(
+                    f"{item.scenario.scenario_id} {phase}: its CO2e is at {fp.region} "
+                    f"{fp.intensity_period} ({fp.intensity_source}, {fp.intensity_basis}, "
+                    f"PUE {fp.pue:g}), not at the study's {base.region} "
+                    f"{base.intensity_period} ({base.intensity_source}, "
+                    f"{base.intensity_basis}, PUE {base.pue:g}); it is left out of the "
+                    "comparisons"
+                )
+                fp = None
+            kept[phase] = fp
+        out.append(ScenarioFootprint(item.scenario, kept["training"], kept["synthesis"]))
+    return tuple(out), base
 
 
 def _reference(scenarios: list[Scenario], spec: ReportSpec) -> dict[str, Any]:
@@ -270,18 +423,20 @@ def _fixed_text(items: list[ScenarioFootprint], phase: str, vary: str) -> str:
 def _series(
     items: list[ScenarioFootprint], phase: str, vary: str, name: str, dims: int | None
 ) -> Series:
-    fps = [item.phase(phase) for item in items]
+    fps = [fp for fp in (item.phase(phase) for item in items) if fp is not None]
     return Series(
         name=name,
         phase=phase,
         dims=dims,
         axis=vary,
         x=tuple(label(vary, item.scenario.value(vary)) for item in items),
-        y=tuple(fp.co2e_kg for fp in fps if fp is not None),
-        yerr=tuple(fp.co2e_kg_std for fp in fps if fp is not None),
+        y=tuple(fp.co2e_kg for fp in fps),
+        yerr=tuple(fp.co2e_kg_std for fp in fps),
         scenario_ids=tuple(item.scenario.scenario_id for item in items),
         values=tuple(item.scenario.value(vary) for item in items),
         fixed=_fixed_text(items, phase, vary),
+        provenances=tuple(fp.provenance for fp in fps),
+        basis=fps[0].intensity_basis if fps else "",
     )
 
 
@@ -322,7 +477,8 @@ def _location_series(
 ) -> tuple[Series, ...]:
     out = []
     for phase in PHASES:
-        if item.scenario.phase(phase) is None:
+        energy = item.scenario.phase(phase)
+        if energy is None or not places:
             continue
         fps = [carbon.phase(item.scenario, phase, pue, intensity) for _, intensity in places]
         out.append(
@@ -337,29 +493,93 @@ def _location_series(
                 scenario_ids=(item.scenario.scenario_id,),
                 values=tuple(intensity.g_per_kwh for _, intensity in places),
                 fixed=f"{item.scenario.size_label}, {item.scenario.model}",
+                provenances=tuple(energy.provenance for _ in places),
+                basis=places[0][1].basis,
             )
         )
     return tuple(out)
 
 
+BASIS_ORDER = ("lifecycle", "direct")
+
+
 def _places(
-    wanted: list[tuple[str, dict[str, Any], str]], carbon: _Carbon, notes: list[str]
+    wanted: list[tuple[str, dict[str, Any], str]],
+    carbon: _Carbon,
+    notes: list[str],
+    *,
+    basis: str | None,
+    what: str,
 ) -> list[tuple[str, Any]]:
-    """(label, intensity) for each region or month; one without data becomes a note."""
-    places = []
+    """(label, intensity) for each region or month, all on one basis.
+
+    Each place is looked up with exactly the source and ``basis`` asked for; one without
+    such data is left out with a note. When no basis was asked for and the tables' usual
+    values have different bases, the basis most places have is used for all of them
+    (stated in a note), so a comparison never mixes direct and lifecycle values.
+    """
+
+    def look(keywords: dict[str, Any], region: str, b: str | None) -> Any:
+        return carbon.db.lookup(region, basis=b, **keywords)
+
+    found: list[tuple[str, dict[str, Any], str, Any]] = []
     for name, keywords, region in wanted:
         try:
-            places.append((name, carbon.intensity(region, **keywords)))
+            found.append((name, keywords, region, look(keywords, region, basis)))
         except LpmError as exc:
-            label = region if name == region else f"{region} {name}"
-            notes.append(f"{label} left out: {exc}")
-    return places
+            where = region if name == region else f"{region} {name}"
+            notes.append(f"{where} left out: {exc}")
+    bases = Counter(i.basis for *_, i in found)
+    if basis is None and len(bases) > 1:
+        common = max(bases, key=lambda b: (bases[b], -BASIS_ORDER.index(b)))
+        notes.append(
+            f"{what}: the tables' usual values mix bases ({', '.join(sorted(bases))}); "
+            f"all are compared on the {common} basis (one basis per comparison)"
+        )
+        again = []
+        for name, keywords, region, intensity in found:
+            if intensity.basis == common:
+                again.append((name, keywords, region, intensity))
+                continue
+            try:
+                again.append((name, keywords, region, look(keywords, region, common)))
+            except LpmError as exc:
+                where = region if name == region else f"{region} {name}"
+                notes.append(f"{where} left out: no {common} value ({exc})")
+        found = again
+    for *_, intensity in found:
+        carbon.remember_intensity(intensity)
+    return [(name, intensity) for name, _, _, intensity in found]
 
 
-def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Analysis:
-    """Read DIR/results.jsonl and DIR/spec.yaml and compute every comparison."""
-    from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
-    from lpm.report.claims import compute_claims
+def _location_pue(item: ScenarioFootprint, spec: ReportSpec, notes: list[str]) -> float:
+    """The PUE the location scenario's CO2e was stored with (else its record's, else spec's)."""
+    from lpm.carbon import DEFAULT_PUE
+
+    stored = item.training or item.synthesis
+    if stored is not None:
+        return stored.pue
+    pue = item.scenario.pue or spec.pue
+    if pue is None:
+        notes.append(
+            f"{item.scenario.scenario_id} has no PUE in its record or the spec; regions and "
+            f"months use lpm's default PUE {DEFAULT_PUE:g}"
+        )
+        return DEFAULT_PUE
+    return pue
+
+
+def analyze(
+    study_dir: str | Path,
+    *,
+    results: ResultsFile | None = None,
+    backtest_path: str | Path | None = None,
+) -> Analysis:
+    """Read DIR/results.jsonl and DIR/spec.yaml and compute every comparison.
+
+    ``backtest_path`` replaces the packaged prediction backtest (tests, other machines).
+    """
+    from lpm.carbon import DEFAULT_REGION
 
     study_dir = Path(study_dir)
     if not study_dir.is_dir():
@@ -375,39 +595,38 @@ def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Ana
             f"({len(parsed)} records, {len(failed)} failed); run or resume the study first"
         )
     carbon = _Carbon()
-    base_region = spec.base_region or DEFAULT_REGION
-    items = []
-    pues = []
-    for s in ok:
-        pue = s.pue or spec.pue or DEFAULT_PUE
-        pues.append(pue)
-        intensity = carbon.intensity(s.region or base_region, source=spec.region_source)
-        items.append(
-            ScenarioFootprint(
-                scenario=s,
-                training=carbon.phase(s, "training", pue, intensity),
-                synthesis=carbon.phase(s, "synthesis", pue, intensity),
-            )
-        )
-    scen = tuple(items)
-    ref = _reference(ok, spec)
     notes: list[str] = []
-    location = _location_scenario(scen, ref)
+    own = [
+        ScenarioFootprint(
+            scenario=s,
+            training=_own_footprint(s, "training", carbon, notes),
+            synthesis=_own_footprint(s, "synthesis", carbon, notes),
+        )
+        for s in ok
+    ]
+    scen = tuple(own)
+    comparable, base = _comparable(own, notes)
+    base_region = base.region if base else spec.base_region or DEFAULT_REGION
+    ref = _reference(ok, spec)
+    location = _location_scenario(comparable, ref)
     regions: tuple[Series, ...] = ()
     months: tuple[Series, ...] = ()
     if location is not None:
-        pue = location.scenario.pue or spec.pue or DEFAULT_PUE
+        pue = _location_pue(location, spec, notes)
         region_places = _places(
-            [(r, {"source": spec.region_source}, r) for r in spec.regions], carbon, notes
+            [(r, {"source": spec.region_source}, r) for r in spec.regions],
+            carbon,
+            notes,
+            basis=None,
+            what="regions",
         )
         regions = _location_series(location, carbon, pue, region_places, "region")
         month_places = _places(
-            [
-                (m, {"month": m, "basis": spec.months_basis}, spec.months_region)
-                for m in spec.months
-            ],
+            [(m, {"month": m}, spec.months_region) for m in spec.months],
             carbon,
             notes,
+            basis=spec.months_basis,
+            what="months",
         )
         months = _location_series(location, carbon, pue, month_places, "month")
     if results.skipped_lines:
@@ -425,7 +644,19 @@ def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Ana
             "no spec.yaml in the study directory: regions are Table 1 of the paper "
             "(paper2024) and months are Germany 2022"
         )
-    analysis = Analysis(
+    try:
+        backtest = read_backtest(backtest_path)
+    except LpmError as exc:
+        backtest = None
+        notes.append(f"the prediction backtest could not be read: {exc}")
+    if backtest is None:
+        notes.append(
+            "no backtest on record: the predictions' ± is their measured spread only; how "
+            "far such predictions fall from a long run's total is not known here "
+            "(bench/prediction_backtest.py measures it)"
+        )
+    pues = {fp.pue for i in scen for fp in (i.training, i.synthesis) if fp is not None}
+    return Analysis(
         study_dir=study_dir,
         spec=spec,
         results=results,
@@ -433,18 +664,19 @@ def analyze(study_dir: str | Path, *, results: ResultsFile | None = None) -> Ana
         failed=failed,
         reference=ref,
         base_region=base_region,
-        pue_values=tuple(sorted(set(pues))),
-        image_size=_dimension_series(scen, ref, "size", PHASES, min_points=1),
-        model_size=_dimension_series(scen, ref, "model", PHASES),
-        processes=_dimension_series(scen, ref, "processes", ("training",)),
-        steps=_dimension_series(scen, ref, "steps", ("synthesis",)),
+        pue_values=tuple(sorted(pues)),
+        image_size=_dimension_series(comparable, ref, "size", PHASES, min_points=1),
+        model_size=_dimension_series(comparable, ref, "model", PHASES),
+        processes=_dimension_series(comparable, ref, "processes", ("training",)),
+        steps=_dimension_series(comparable, ref, "steps", ("synthesis",)),
         regions=regions,
         months=months,
         location_scenario=location,
         intensities=tuple(carbon.used.values()),
         notes=tuple(notes),
+        base=base,
+        backtest=backtest,
     )
-    return replace(analysis, claims=compute_claims(analysis))
 
 
 def combined_std(*stds: float) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lpm.report.analysis import Analysis, analyze
+from lpm.report.claims import Claim, compute_claims
 from lpm.report.figures import FigureResult, make_figures
 from lpm.report.page import render
 
@@ -21,19 +22,22 @@ class ReportOutput:
     html: Path
     figures: tuple[FigureResult, ...]
     analysis: Analysis
+    claims: tuple[Claim, ...]
 
 
-def build_report(study_dir: str | Path) -> ReportOutput:
+def build_report(study_dir: str | Path, *, backtest_path: str | Path | None = None) -> ReportOutput:
     """Write ``DIR/figures/*.png|pdf`` and ``DIR/report.html`` from ``DIR/results.jsonl``.
 
-    Raises LpmError if the directory or its results are missing or hold no result.
+    ``backtest_path`` replaces the packaged prediction backtest. Raises LpmError if the
+    directory or its results are missing or hold no result.
     """
     study_dir = Path(study_dir)
-    analysis = analyze(study_dir)
+    analysis = analyze(study_dir, backtest_path=backtest_path)
+    claims = compute_claims(analysis)
     figures = make_figures(analysis, study_dir / FIGURES_DIRNAME)
-    html = render(analysis, figures)
+    html = render(analysis, claims, figures)
     out = study_dir / REPORT_FILENAME
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, out)
-    return ReportOutput(html=out, figures=figures, analysis=analysis)
+    return ReportOutput(html=out, figures=figures, analysis=analysis, claims=claims)

@@ -120,7 +120,7 @@ def _panels(
         if month_axis:
             labels = [MONTH_NAMES[int(m.split("-")[1]) - 1] if "-" in m else m for m in s.x]
         _bars(ax, s, color, xlabels=labels)
-        ax.set_title(f"{s.phase}, {s.dims}D ({s.fixed})", fontsize=9)
+        ax.set_title(f"{s.phase}, {s.dims}D ({s.fixed}; energy {s.provenance})", fontsize=9)
         ax.set_xlabel(xlabel)
         if month_axis:
             ax.tick_params(axis="x", labelsize=8)
@@ -137,13 +137,13 @@ def _phase_text(analysis: Analysis) -> tuple[str, str]:
 
 
 def _intensity_text(analysis: Analysis) -> str:
-    fps = [i.training or i.synthesis for i in analysis.scenarios]
-    first = next((fp for fp in fps if fp is not None), None)
-    if first is None:
+    """The one intensity and PUE every compared footprint was stored with."""
+    base = analysis.base
+    if base is None:
         return analysis.base_region
-    pue = "/".join(f"{p:g}" for p in analysis.pue_values)
     return (
-        f"{first.region} {first.intensity_g_per_kwh:g} g/kWh ({first.intensity_source}), PUE {pue}"
+        f"{base.region} {base.intensity_g_per_kwh:g} g/kWh ({base.intensity_source}, "
+        f"{base.intensity_basis}), PUE {base.pue:g}"
     )
 
 
@@ -193,7 +193,7 @@ def fig1_image_size(analysis: Analysis, out_dir: Path) -> FigureResult:
                 capsize=4,
                 edgecolor="black",
                 lw=0.5,
-                label=f"{s.dims}D ({s.fixed})",
+                label=f"{s.dims}D ({s.fixed}; energy {s.provenance})",
             )
             for x, y, e in zip(xs, s.y, s.yerr, strict=True):
                 ax.text(x, y + e, _kg_label(y), ha="center", va="bottom", fontsize=7)
@@ -261,11 +261,13 @@ def fig2_model_size(analysis: Analysis, out_dir: Path) -> FigureResult:
 def fig3a_regions(analysis: Analysis, out_dir: Path) -> FigureResult:
     """Fig. 3a: one scenario's training and synthesis CO2e in each region of the spec."""
     series = [s for s in analysis.regions if len(s)]
-    src = analysis.spec.region_source or "default precedence"
-    title = f"CO2e by region (annual intensity, {src}; PUE applied)"
+    src = analysis.spec.region_source or "the tables' usual source per region"
+    basis = series[0].basis if series else "?"
+    title = f"CO2e by region (annual intensity, {src}, {basis}; PUE applied)"
     caption = (
         "The predicted energy of one scenario (panel titles) placed in each region of the "
-        f"study with its yearly carbon intensity (source: {src})."
+        f"study with its yearly carbon intensity (source: {src}; {basis} basis for every "
+        "region). Regions without such a value are left out (see the notes)."
     )
     return _panels(
         analysis,
@@ -286,10 +288,11 @@ def fig3b_months(analysis: Analysis, out_dir: Path) -> FigureResult:
     spec = analysis.spec
     year = spec.months[0].split("-")[0] if spec.months else ""
     title = f"CO2e by month ({spec.months_region} {year}, monthly intensity)"
+    basis = series[0].basis if series else spec.months_basis or "?"
     caption = (
         f"The predicted energy of one scenario with the monthly mean carbon intensity of "
-        f"{spec.months_region} ({spec.months_basis or 'default'} basis, source "
-        "electricitymaps_hourly)."
+        f"{spec.months_region} ({basis} basis for every month, source "
+        "electricitymaps_hourly). Months without such a value are left out (see the notes)."
     )
     return _panels(
         analysis,

@@ -1,16 +1,24 @@
-"""The constants behind the report and where they come from (package data of lpm.carbon).
+"""The data behind the report and where it comes from (package data).
 
-Values are read from lpm.carbon's CSV tables (``pue.csv``, ``equivalents.csv``), so the
-report always names the exact row and source id it relied on. The citations below are
-short forms of docs/SOURCES.md.
+Constants are read from lpm.carbon's CSV tables (``pue.csv``, ``equivalents.csv``), so the
+report always names the exact row and source id it relied on; the citations below are
+short forms of docs/SOURCES.md. The prediction backtest is lpm.report's own package data
+(``data/prediction_backtest.json``, written by ``bench/prediction_backtest.py``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 SOURCE_TITLES: dict[str, str] = {
     "paper2024": "Seyfarth, Dar, Engelhardt (2024), Latent Pollution Model: The Hidden Carbon "
@@ -117,3 +125,134 @@ def equivalents_constants() -> list[Constant]:
             )
         )
     return out
+
+
+#: The prediction backtest (written by ``bench/prediction_backtest.py``), package data.
+BACKTEST_FILENAME = "prediction_backtest.json"
+BACKTEST_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class BacktestPoint:
+    """One backtested prediction: from the first ``fraction`` of a run to its whole."""
+
+    fraction: float
+    measured: int
+    predicted_kwh: float
+    predicted_kwh_std: float
+    ci95_kwh: tuple[float, float]
+    error_pct: float
+    inside_ci95: bool
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    """A long run of one phase and its predictions from growing first parts."""
+
+    phase: str
+    setup: str
+    unit: str
+    target: int
+    actual_kwh: float
+    provenance: Provenance
+    points: tuple[BacktestPoint, ...]
+
+    def nearest(self, fraction: float) -> BacktestPoint | None:
+        """The point whose fraction is closest (on a log scale) to ``fraction``."""
+        if not self.points:
+            return None
+        if fraction <= 0:
+            return min(self.points, key=lambda p: p.fraction)
+        return min(self.points, key=lambda p: abs(math.log(p.fraction / fraction)))
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """How far lpm's predictions were from the measured totals of long runs."""
+
+    machine: str
+    date: str
+    command: str
+    runs: dict[str, BacktestRun]
+    path: str = ""
+
+    def run(self, phase: str) -> BacktestRun | None:
+        return self.runs.get(phase)
+
+
+def _backtest_point(raw: dict[str, Any]) -> BacktestPoint:
+    lo, hi = raw["ci95_kwh"]
+    return BacktestPoint(
+        fraction=float(raw["fraction"]),
+        measured=int(raw["measured"]),
+        predicted_kwh=float(raw["predicted_kwh"]),
+        predicted_kwh_std=float(raw.get("predicted_kwh_std") or 0.0),
+        ci95_kwh=(float(lo), float(hi)),
+        error_pct=float(raw["error_pct"]),
+        inside_ci95=bool(raw["inside_ci95"]),
+    )
+
+
+def backtest_from_mapping(raw: Any, *, path: str = "") -> Backtest:
+    """A :class:`Backtest` from the file's JSON object; LpmError naming what is wrong."""
+    where = path or BACKTEST_FILENAME
+    if not isinstance(raw, dict) or raw.get("schema") != BACKTEST_SCHEMA:
+        schema = raw.get("schema") if isinstance(raw, dict) else None
+        raise LpmError(
+            f"{where}: backtest schema {schema!r} is not {BACKTEST_SCHEMA}; "
+            "re-run bench/prediction_backtest.py"
+        )
+    runs: dict[str, BacktestRun] = {}
+    try:
+        for phase, run in (raw.get("runs") or {}).items():
+            runs[str(phase)] = BacktestRun(
+                phase=str(phase),
+                setup=str(run.get("setup", "")),
+                unit=str(run.get("unit", "")),
+                target=int(run["target"]),
+                actual_kwh=float(run["actual_kwh"]),
+                provenance=Provenance.parse(run.get("provenance")),
+                points=tuple(
+                    sorted((_backtest_point(p) for p in run.get("from", ())), key=_fraction)
+                ),
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LpmError(
+            f"{where}: a backtest run is incomplete ({type(exc).__name__}: {exc}); "
+            "re-run bench/prediction_backtest.py"
+        ) from None
+    return Backtest(
+        machine=str(raw.get("machine", "?")),
+        date=str(raw.get("date", "?")),
+        command=str(raw.get("command", "")),
+        runs=runs,
+        path=path,
+    )
+
+
+def _fraction(point: BacktestPoint) -> float:
+    return point.fraction
+
+
+def read_backtest(path: str | Path | None = None) -> Backtest | None:
+    """The packaged backtest (or the file at ``path``); None when there is none on record.
+
+    Raises LpmError when the file exists but cannot be read as a backtest.
+    """
+    if path is None:
+        resource = resources.files("lpm.report").joinpath("data", BACKTEST_FILENAME)
+        if not resource.is_file():
+            return None
+        text, where = resource.read_text(encoding="utf-8"), f"lpm/report/data/{BACKTEST_FILENAME}"
+    else:
+        file = Path(path)
+        if not file.is_file():
+            return None
+        text, where = file.read_text(encoding="utf-8"), str(file)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LpmError(
+            f"{where} is not valid JSON (line {exc.lineno}); re-run the backtest"
+        ) from None
+    return backtest_from_mapping(raw, path=where)
