@@ -83,27 +83,53 @@ def test_size_the_model_cannot_take(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_summary_table_shows_mean_and_relative_std() -> None:
+def test_summary_table_reads_typed_records_and_shows_provenance() -> None:
     from rich.console import Console
 
     from lpm.cli.study_cmds import summary_table
+    from lpm.provenance import Provenance
+    from tests.results.factory import make_record
 
-    record = {
-        "scenario_id": "3d-16-small-p1-ddim-200",
-        "estimated": True,
-        "train": {
-            "prediction": {
-                "energy_kwh_mean": 0.5,
-                "energy_kwh_std": 0.05,
-                "footprint": {"co2e_kg": 0.2, "co2e_kg_std": 0.02},
-            },
-            "flop_per_j": 2.5e8,
-        },
-        "sample": {},
-    }
-    console = Console(width=200, record=True)
-    console.print(summary_table([record], "t"))
+    mixed = make_record(
+        "3d-16-small-p1-ddim-200",
+        dims=3,
+        size=(16, 16, 16),
+        iteration_j=12.0,
+        train_provenance=Provenance.MEASURED,
+    )
+    scaled = make_record(
+        "3d-32-small-p1-ddim-1000",
+        dims=3,
+        size=(32, 32, 32),
+        steps=1000,
+        sample_steps=10,
+        train_provenance=Provenance.SIMULATED,
+        sample_provenance=Provenance.SIMULATED,
+    )
+    console = Console(width=250, record=True)
+    console.print(summary_table([mixed, scaled], "t"))
     text = console.export_text()
-    assert "3d-16-small-p1-ddim-200" in text
-    assert "0.5 ± 10%" in text and "0.2 ± 10%" in text and "2.5e+08" in text
-    assert "yes" in text
+    assert "3d-16-small-p1-ddim-200" in text and "3d-32-small-p1-ddim-1000" in text
+    # training: 150 000 iterations × 12 J = 0.5 kWh, std 10 %
+    assert "0.5 ± 10%" in text and "8.33e+07" in text  # 1e9 FLOP / 12 J
+    assert "train measured; sample estimated" in text
+    assert "simulated" in text
+    assert "10 (scaled)" in text
+    # fixed share: 0.5 J of 0.5 + 200 × 0.01 J per sample
+    assert "20.0%" in text
+
+
+def test_results_of_an_older_lpm_are_refused_with_exit_2(tmp_path: Path, capsys) -> None:
+    import json
+
+    from lpm.study.spec import load_spec
+
+    spec_path = _spec(tmp_path)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "spec.yaml").write_text(load_spec(spec_path).to_yaml())
+    old = {"scenario_id": "2d-32-small-p1-ddim-1000", "status": "ok", "estimated": True}
+    (out / "results.jsonl").write_text(json.dumps(old) + "\n")
+    line = _one_line_error(["study", spec_path, "--out", str(out)], capsys)
+    assert "results.jsonl line 1 is a version-1 study record" in line
+    assert "re-run `lpm study` into a new --out folder" in line

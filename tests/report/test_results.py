@@ -1,4 +1,4 @@
-"""The results/spec reader: tolerant of kill -9 leftovers, duplicates, missing spec."""
+"""The report's reader: results through lpm.results (the one parser), spec.yaml here."""
 
 from __future__ import annotations
 
@@ -7,61 +7,62 @@ from pathlib import Path
 
 import pytest
 
+import lpm.results
 from lpm.errors import LpmError
+from lpm.report import results as report_results
 from lpm.report.results import (
     DEFAULT_MONTHS,
     DEFAULT_REGIONS,
     read_results,
     read_spec,
 )
-from tests.report.synthetic import record, write_spec
+from lpm.results import ScenarioRecord, record_to_dict, record_to_json
+from tests.report.synthetic import write_spec
+from tests.results.factory import make_record
 
 
 def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def test_truncated_last_line_is_skipped_and_reported(tmp_path: Path) -> None:
-    a, b = record(2, (32, 32)), record(3, (16, 16, 16))
-    full_b = json.dumps(b)
-    _write(tmp_path / "results.jsonl", json.dumps(a) + "\n" + full_b[: len(full_b) // 2])
-    res = read_results(tmp_path)
-    assert [r["scenario_id"] for r in res.records] == [a["scenario_id"]]
-    assert len(res.skipped_lines) == 1
-    assert res.skipped_lines[0].line_number == 2
-    assert res.skipped_lines[0].reason == "truncated last line"
+def test_the_report_reads_results_through_lpm_results() -> None:
+    assert report_results.read_results is lpm.results.read_results
+    assert report_results.ResultsFile is lpm.results.ResultsFile
+    assert report_results.SkippedLine is lpm.results.SkippedLine
 
 
-def test_record_appended_after_a_torn_line_is_recovered(tmp_path: Path) -> None:
-    a, b, c = record(2, (32, 32)), record(2, (48, 48)), record(2, (64, 64))
-    torn = json.dumps(b)[:40]  # kill -9 mid-write, no newline; the resume appends c
-    _write(tmp_path / "results.jsonl", f"{json.dumps(a)}\n{torn}{json.dumps(c)}\n")
+def test_records_are_typed_and_kill_9_leftovers_are_tolerated(tmp_path: Path) -> None:
+    a = make_record("2d-32-small-p1-ddim-200")
+    b = make_record("2d-48-small-p1-ddim-200", size=(48, 48))
+    c = make_record("2d-64-small-p1-ddim-200", size=(64, 64))
+    torn = record_to_json(b)[:40]  # kill -9 mid-write, no newline; the resume appends c
+    _write(tmp_path / "results.jsonl", f"{record_to_json(a)}\n{torn}{record_to_json(c)}\n")
     res = read_results(tmp_path)
-    assert [r["scenario_id"] for r in res.records] == [a["scenario_id"], c["scenario_id"]]
+    assert res.records == (a, c)
+    assert all(isinstance(r, ScenarioRecord) for r in res.records)
     assert res.skipped_lines == ()
 
 
 def test_duplicate_scenarios_last_wins_in_first_seen_order(tmp_path: Path) -> None:
-    a, b = record(2, (32, 32)), record(2, (48, 48))
-    a2 = dict(a, status="failed", error="rerun failed")
-    lines = [json.dumps(x) for x in (a, b, a2)]
+    a = make_record("2d-32-small-p1-ddim-200")
+    b = make_record("2d-48-small-p1-ddim-200", size=(48, 48))
+    a2 = record_to_dict(a) | {"status": "failed", "error": "rerun failed"}
+    a2.update(train=None, sample=None)
+    lines = [record_to_json(a), record_to_json(b), json.dumps(a2)]
     _write(tmp_path / "results.jsonl", "\n".join(lines) + "\n\n")
     res = read_results(tmp_path)
-    assert [r["scenario_id"] for r in res.records] == [a["scenario_id"], b["scenario_id"]]
-    assert res.records[0]["status"] == "failed"
+    assert [r.scenario_id for r in res.records] == [a.scenario_id, b.scenario_id]
+    assert res.records[0].status == "failed" and res.records[0].error == "rerun failed"
     assert res.duplicates == 1
-    assert res.ids("ok") == {b["scenario_id"]}
+    assert res.ids("ok") == {b.scenario_id}
+    assert res.ok() == (b,)
 
 
-def test_bad_middle_line_and_record_without_id_are_skipped(tmp_path: Path) -> None:
-    a = record(2, (32, 32))
-    _write(tmp_path / "results.jsonl", f"not json\n{json.dumps({'x': 1})}\n{json.dumps(a)}\n")
-    res = read_results(tmp_path / "results.jsonl")
-    assert [r["scenario_id"] for r in res.records] == [a["scenario_id"]]
-    assert [s.reason for s in res.skipped_lines] == [
-        "not a JSON object",
-        "record without a scenario_id",
-    ]
+def test_old_records_are_refused_not_misread(tmp_path: Path) -> None:
+    old = {"scenario_id": "2d-32-small-p1-ddim-200", "status": "ok", "estimated": True}
+    _write(tmp_path / "results.jsonl", json.dumps(old) + "\n")
+    with pytest.raises(LpmError, match="version-1 study record"):
+        read_results(tmp_path)
 
 
 def test_missing_results_file_is_a_user_error(tmp_path: Path) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from lpm.cli.main import main
+from lpm.provenance import Provenance
+from lpm.results import read_results
 
 TINY = {
     "name": "tiny",
@@ -25,7 +26,6 @@ TINY = {
         "train_iterations": 2,
         "warmup_iterations": 1,
         "samples": 1,
-        "sample_steps": 2,
         "interval_s": 0.05,
         "autoencoder_iterations": 1,
     },
@@ -41,21 +41,28 @@ def test_tiny_study_end_to_end_and_rerun(tmp_path: Path, capsys) -> None:
     main(["study", str(spec), "--out", str(out)])
     stdout = capsys.readouterr().out
     assert stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
-    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    ids = sorted(r["scenario_id"] for r in records)
+    records = read_results(out).records
+    ids = sorted(r.scenario_id for r in records)
     assert ids == ["2d-16-small-p1-ddim-10", "2d-16-small-p1-ddim-20"]
-    by_id = {r["scenario_id"]: r for r in records}
+    by_id = {r.scenario_id: r for r in records}
     for rec in records:
-        assert rec["status"] == "ok"
-        assert rec["train"]["prediction"]["n"] == 150_000
-        assert rec["train"]["step_stats"]["count"] == 2
-        assert rec["train"]["flops_per_iteration"] > 0
-        assert rec["train"]["prediction"]["energy_kwh_mean"] > 0
-        assert rec["sample"]["step_stats"]["count"] == 2  # 1 sample x 2 steps
-    assert by_id["2d-16-small-p1-ddim-20"]["train"]["world_size"] == 1
-    s10 = by_id["2d-16-small-p1-ddim-10"]["sample"]["prediction"]["energy_kwh_mean"]
-    s20 = by_id["2d-16-small-p1-ddim-20"]["sample"]["prediction"]["energy_kwh_mean"]
-    assert s10 / s20 == pytest.approx(0.5)
+        assert rec.status == "ok" and rec.schema_version == 2
+        assert rec.train is not None and rec.sample is not None
+        assert rec.train.prediction.n == 150_000
+        assert rec.train.step_stats.count == 2
+        assert rec.train.flops_per_iteration is None or rec.train.flops_per_iteration > 0
+        assert rec.train.prediction.energy_kwh_mean > 0
+        # measured at exactly its own step count: 1 sample × steps
+        assert rec.sample.steps == rec.steps and not rec.sample.steps_override
+        assert rec.sample.step_stats.count == rec.steps
+        assert rec.sample.samples == 1
+        assert rec.sample.fixed_per_sample_j_mean >= 0
+        assert rec.provenance is Provenance.ESTIMATED  # this VM has no energy counters
+    assert by_id["2d-16-small-p1-ddim-20"].train.world_size == 1
+    s10 = by_id["2d-16-small-p1-ddim-10"].sample
+    s20 = by_id["2d-16-small-p1-ddim-20"].sample
+    assert s10.step_stats != s20.step_stats  # two runs, not one scaled
+    assert s10.prediction.energy_kwh_mean / s20.prediction.energy_kwh_mean != 0.5
     assert (out / "report.html").stat().st_size > 0
     assert list((out / "figures").glob("*.png"))
     assert "2d-16-small-p1-ddim-20" in stdout  # the summary table

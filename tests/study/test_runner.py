@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.study.fake_measure import DELAY_ENV, FAIL_ENV, fake_measure, runs_per_job
+from tests.results.factory import make_record
+from tests.study.fake_measure import (
+    DELAY_ENV,
+    FAIL_ENV,
+    fake_measure,
+    runs_per_job,
+    worker_pids,
+)
 
 from lpm.errors import LpmError
 from lpm.study.executors import LocalExecutor, SlurmExecutor, make_executor
@@ -83,15 +90,29 @@ def test_torn_last_line_is_cut_before_appending(tmp_path: Path) -> None:
     spec = spec_from_dict(SPEC)
     store = ResultsStore(tmp_path)
     store.init(spec)
-    store.append([{"scenario_id": "a", "status": "ok"}])
+    a = make_record("2d-32-small-p1-ddim-20", steps=20)
+    c = make_record("2d-64-small-p1-ddim-20", size=(64, 64), steps=20)
+    store.append([a])
     with open(store.results_path, "a") as fh:
         fh.write('{"scenario_id": "b", "sta')  # a write cut by kill -9
-    assert [r["scenario_id"] for r in store.records()] == ["a"]
-    store.append([{"scenario_id": "c", "status": "ok"}, {"scenario_id": "a"}])
+    assert store.records() == [a]
+    assert store.append([c, a]) == [c.scenario_id]
     assert [json.loads(x)["scenario_id"] for x in store.results_path.read_text().splitlines()] == [
-        "a",
-        "c",
+        a.scenario_id,
+        c.scenario_id,
     ]
+    assert store.records() == [a, c]
+
+
+def test_a_directory_of_version_1_records_is_refused_in_one_line(tmp_path: Path) -> None:
+    spec = spec_from_dict(SPEC)
+    ResultsStore(tmp_path).init(spec)
+    old = {"scenario_id": "2d-32-medium-p1-ddim-100", "status": "ok", "estimated": True}
+    (tmp_path / "results.jsonl").write_text(json.dumps(old) + "\n")
+    with pytest.raises(LpmError, match="version-1 study record") as info:
+        run_study(spec, tmp_path, measure=fake_measure, progress=False)
+    assert "\n" not in str(info.value) and "new --out folder" in str(info.value)
+    assert runs_per_job(tmp_path) == {}
 
 
 def test_worker_records_left_behind_are_merged_once(tmp_path: Path) -> None:
@@ -151,8 +172,8 @@ def test_local_workers_write_every_record_once(tmp_path: Path) -> None:
     assert sorted(r["scenario_id"] for r in records) == sorted(
         s.scenario_id for s in scenarios(spec)
     )
-    assert len({r["worker_pid"] for r in records}) >= 1
-    assert os.getpid() not in {r["worker_pid"] for r in records}
+    pids = worker_pids(tmp_path)
+    assert len(pids) >= 1 and os.getpid() not in pids
     assert not outcome.failed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lpm.errors import LpmError
+from lpm.provenance import Provenance, describe_parts
+from lpm.results import PredictionRecord, ScenarioRecord
 
 
 def _console(stderr: bool = False) -> Console:
@@ -17,47 +20,80 @@ def _console(stderr: bool = False) -> Console:
     return console if console.is_terminal else Console(stderr=stderr, width=120)
 
 
-def _pm(pred: dict[str, Any] | None, key: str, scale: float = 1.0) -> str:
-    """``mean ± std`` of a prediction field (``energy_kwh`` or ``co2e_kg``)."""
-    if not isinstance(pred, dict):
+def _pm(pred: PredictionRecord | None, key: str) -> str:
+    """``mean ± std`` of a stored prediction: ``energy_kwh`` or ``co2e_kg``."""
+    if pred is None:
         return "-"
     if key == "co2e_kg":
-        fp = pred.get("footprint") or {}
-        mean, std = fp.get("co2e_kg"), fp.get("co2e_kg_std")
+        mean, std = pred.co2e_kg_mean, pred.co2e_kg_std
     else:
-        mean, std = pred.get(f"{key}_mean"), pred.get(f"{key}_std")
-    if not isinstance(mean, int | float):
+        mean, std = pred.energy_kwh_mean, pred.energy_kwh_std
+    if mean is None:
         return "-"
-    text = f"{mean * scale:,.3g}"
-    if isinstance(std, int | float) and std and mean:
+    text = f"{mean:,.3g}"
+    if std and mean:
         text += f" ± {100 * std / abs(mean):.0f}%"
     return text
 
 
-def _flop_per_j(part: dict[str, Any]) -> str:
-    value = part.get("flop_per_j") if isinstance(part, dict) else None
-    return f"{value:.3g}" if isinstance(value, int | float) else "-"
+def _flop_per_j(value: float | None) -> str:
+    return f"{value:.3g}" if value is not None else "unknown"
 
 
-def summary_table(records: list[dict[str, Any]], title: str) -> Table:
+def _fixed_share(rec: ScenarioRecord) -> str:
+    share = rec.sample.fixed_share if rec.sample is not None else None
+    return f"{100 * share:.1f}%" if share is not None else "-"
+
+
+def _sampled_at(rec: ScenarioRecord) -> str:
+    if rec.sample is None:
+        return "-"
+    if rec.synthesis_measured_directly:
+        return str(rec.sample.steps)
+    return f"{rec.sample.steps} (scaled)"
+
+
+def _provenance(rec: ScenarioRecord) -> str:
+    """The record's provenance; for a mixed one, which part is which."""
+    if rec.provenance is Provenance.MIXED:
+        return describe_parts(rec.provenance_parts())
+    return rec.provenance.value
+
+
+def summary_table(records: Sequence[ScenarioRecord], title: str) -> Table:
     """One row per scenario: predicted IT energy and CO2e of training and synthesis."""
     table = Table(
-        title=title, caption="kWh: IT energy; kg: CO2e (x PUE x intensity); mean ± std in %"
+        title=title,
+        caption=(
+            "kWh: IT energy; kg: CO2e (x PUE x intensity); mean ± std in %; fixed: share of "
+            "a measured sample's energy not in its denoising steps; sampled at: denoising "
+            "steps per measured sample (scaled: predicted to the scenario's steps)"
+        ),
     )
     table.add_column("scenario", no_wrap=True)
-    for col in ("train kWh", "train kg", "synthesis kWh", "synthesis kg", "train FLOP/J", "est."):
+    for col in (
+        "train kWh",
+        "train kg",
+        "synthesis kWh",
+        "synthesis kg",
+        "fixed",
+        "sampled at",
+        "train FLOP/J",
+        "provenance",
+    ):
         table.add_column(col, justify="right")
     for rec in records:
-        train = rec.get("train") or {}
-        sample = rec.get("sample") or {}
+        train, sample = rec.train, rec.sample
         table.add_row(
-            str(rec.get("scenario_id")),
-            _pm(train.get("prediction"), "energy_kwh"),
-            _pm(train.get("prediction"), "co2e_kg"),
-            _pm(sample.get("prediction"), "energy_kwh"),
-            _pm(sample.get("prediction"), "co2e_kg"),
-            _flop_per_j(train),
-            "yes" if rec.get("estimated") else "no",
+            rec.scenario_id,
+            _pm(train.prediction if train else None, "energy_kwh"),
+            _pm(train.prediction if train else None, "co2e_kg"),
+            _pm(sample.prediction if sample else None, "energy_kwh"),
+            _pm(sample.prediction if sample else None, "co2e_kg"),
+            _fixed_share(rec),
+            _sampled_at(rec),
+            _flop_per_j(train.flop_per_j) if train else "-",
+            _provenance(rec),
         )
     return table
 
@@ -140,7 +176,8 @@ def study(
         stdout.print(summary_table(outcome.records, f"{spec.name}: predicted footprint"))
         stdout.print(
             f"training: {spec.targets.train_iterations:,} iterations; synthesis: "
-            f"{spec.targets.samples:,} samples × steps; CO2e with PUE {spec.pue:g} in "
+            f"{spec.targets.samples:,} samples × (fixed cost + steps × energy per step); "
+            f"CO2e with PUE {spec.pue:g} in "
             f"{spec.region}. {len(outcome.measured_ids)} measured now, "
             f"{len(outcome.skipped_ids)} from before."
         )

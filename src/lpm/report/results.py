@@ -1,26 +1,42 @@
 """Read a study directory: ``results.jsonl`` (one record per scenario) and ``spec.yaml``.
 
-The results file is append-only and written by ``lpm.study`` (format in docs/INTERFACES.md).
-This reader is tolerant of what a crash or a resume can leave behind:
+The results file is parsed by :mod:`lpm.results`, the one parser of study records (schema
+version 2): :func:`read_results` here is :func:`lpm.results.read_results`, re-exported with
+:class:`~lpm.results.ResultsFile` and :class:`~lpm.results.SkippedLine` so the report reads
+typed :class:`~lpm.results.ScenarioRecord` values. Tolerated: a truncated last line, a
+partial line glued to the next record; duplicate ``scenario_id`` values: the last wins. A
+record of another schema version is a one-line LpmError, never misread.
 
-- a truncated last line (a ``kill -9`` in the middle of a write) is skipped;
-- a partial line glued to the next record (a resume appended after a truncated line) is
-  recovered: the complete record at its end is kept;
-- duplicate ``scenario_id`` values: the last record wins (a re-run replaces a result).
-
-Skipped lines are reported in :attr:`ResultsFile.skipped_lines`, never silently lost.
+This module reads ``spec.yaml`` into the report's :class:`ReportSpec`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.results import (
+    RESULTS_FILENAME,
+    ResultsFile,
+    SkippedLine,
+    read_results,
+    results_path,
+)
 
-RESULTS_FILENAME = "results.jsonl"
+__all__ = [
+    "RESULTS_FILENAME",
+    "SPEC_FILENAME",
+    "ReportSpec",
+    "ResultsFile",
+    "SkippedLine",
+    "read_results",
+    "read_spec",
+    "results_path",
+    "spec_from_mapping",
+]
+
 SPEC_FILENAME = "spec.yaml"
 
 #: Table 1 of the paper: the regions compared in Fig. 3a, with their 2022 intensities.
@@ -32,37 +48,6 @@ DEFAULT_MONTHS: tuple[str, ...] = tuple(f"2022-{m:02d}" for m in range(1, 13))
 #: Monthly intensities are compared on one basis only (never mix direct and lifecycle).
 DEFAULT_MONTHS_BASIS = "direct"
 DEFAULT_TARGETS: dict[str, int] = {"train_iterations": 150_000, "samples": 10_000}
-
-
-@dataclass(frozen=True)
-class SkippedLine:
-    """A line of the results file that held no complete record."""
-
-    line_number: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class ResultsFile:
-    """The records of one results file, deduplicated by ``scenario_id`` (last wins).
-
-    ``records`` keeps the order in which each scenario first appeared.
-    """
-
-    path: Path
-    records: tuple[dict[str, Any], ...]
-    skipped_lines: tuple[SkippedLine, ...] = ()
-    duplicates: int = 0
-
-    def ids(self, status: str | None = None) -> set[str]:
-        """Scenario ids present (optionally only those with this ``status``)."""
-        return {
-            r["scenario_id"] for r in self.records if status is None or r.get("status") == status
-        }
-
-    def ok(self) -> tuple[dict[str, Any], ...]:
-        """The records whose status is ``"ok"``."""
-        return tuple(r for r in self.records if r.get("status", "ok") == "ok")
 
 
 @dataclass(frozen=True)
@@ -80,78 +65,6 @@ class ReportSpec:
     base: dict[str, Any] = field(default_factory=dict)
     from_file: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-def _decode_line(text: str) -> dict[str, Any] | None:
-    """A record from one line, recovering the last complete record of a glued line."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if isinstance(value, dict):
-        return value
-    # A truncated record followed by a complete one on the same line: try each "{" from
-    # the right until the rest of the line decodes to a whole object.
-    decoder = json.JSONDecoder()
-    start = text.rfind("{")
-    while start > 0:
-        try:
-            candidate, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            candidate, end = None, -1
-        if isinstance(candidate, dict) and "scenario_id" in candidate and not text[end:].strip():
-            return candidate
-        start = text.rfind("{", 0, start)
-    return None
-
-
-def results_path(study_dir: str | Path) -> Path:
-    """``DIR/results.jsonl`` for a study directory (or the file itself if given)."""
-    path = Path(study_dir)
-    return path if path.suffix == ".jsonl" else path / RESULTS_FILENAME
-
-
-def read_results(study_dir: str | Path, *, missing_ok: bool = False) -> ResultsFile:
-    """Read ``DIR/results.jsonl`` (or a ``.jsonl`` path).
-
-    Raises LpmError if the file is missing (unless ``missing_ok``; then no records).
-    """
-    path = results_path(study_dir)
-    if not path.is_file():
-        if missing_ok:
-            return ResultsFile(path=path, records=())
-        raise LpmError(
-            f"no results file at {path}; run `lpm study --out {path.parent}` first "
-            "or pass the directory that holds results.jsonl"
-        )
-    raw = path.read_bytes().decode("utf-8", errors="replace")
-    lines = raw.split("\n")
-    by_id: dict[str, dict[str, Any]] = {}
-    skipped: list[SkippedLine] = []
-    duplicates = 0
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
-            continue
-        record = _decode_line(text)
-        if record is None:
-            last = number == len(lines) or (number == len(lines) - 1 and not lines[-1].strip())
-            reason = "truncated last line" if last else "not a JSON object"
-            skipped.append(SkippedLine(number, reason))
-            continue
-        scenario_id = record.get("scenario_id")
-        if not isinstance(scenario_id, str) or not scenario_id:
-            skipped.append(SkippedLine(number, "record without a scenario_id"))
-            continue
-        if scenario_id in by_id:
-            duplicates += 1
-        by_id[scenario_id] = record  # dict keeps first-seen order; the value is the last
-    return ResultsFile(
-        path=path,
-        records=tuple(by_id.values()),
-        skipped_lines=tuple(skipped),
-        duplicates=duplicates,
-    )
 
 
 def _months_from(value: Any, year: int | None) -> tuple[str, ...]:

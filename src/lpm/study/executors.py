@@ -1,9 +1,10 @@
 """Where measurement jobs run: in this process, in local worker processes, or on Slurm.
 
-Every executor takes a list of jobs and a picklable function ``fn(job) -> list[dict]``
-and calls ``on_done(job, records_or_exception)`` in the parent as each job finishes,
-in completion order. Workers also leave each record in ``DIR/records/`` (see
-``lpm.study.store``), so a parent that dies loses nothing that finished.
+Every executor takes a list of jobs and a picklable function
+``fn(job) -> list[ScenarioRecord]`` and calls ``on_done(job, records_or_exception)`` in
+the parent as each job finishes, in completion order. Workers also leave each record in
+``DIR/records/`` (see ``lpm.study.store``), so a parent that dies loses nothing that
+finished.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lpm.errors import LpmError
+from lpm.results import ScenarioRecord
 from lpm.study.grid import Job
 
-JobFn = Callable[[Job], list[dict]]
-DoneFn = Callable[[Job, "list[dict] | BaseException"], None]
+JobFn = Callable[[Job], list[ScenarioRecord]]
+DoneFn = Callable[[Job, "list[ScenarioRecord] | BaseException"], None]
 
 
 class Executor(Protocol):
@@ -34,7 +36,7 @@ class SerialExecutor:
     def run(self, jobs: Sequence[Job], fn: JobFn, on_done: DoneFn) -> None:
         for job in jobs:
             try:
-                result: list[dict] | BaseException = fn(job)
+                result: list[ScenarioRecord] | BaseException = fn(job)
             except Exception as exc:
                 result = exc
             on_done(job, result)
@@ -118,7 +120,7 @@ class SlurmExecutor:
                     still.append((sjob, job))
                     continue
                 try:
-                    result: list[dict] | BaseException = sjob.result()
+                    result: list[ScenarioRecord] | BaseException = sjob.result()
                 except Exception as exc:
                     result = exc
                 on_done(job, result)

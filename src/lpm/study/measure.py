@@ -1,4 +1,4 @@
-"""The real measurement of one job: a short training run and a short sampling run."""
+"""The real measurement of one job: a short training run and one sampling run per step count."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.results import ScenarioRecord
 from lpm.study.grid import Job
-from lpm.study.records import build_records
+from lpm.study.records import build_records, synthesis_steps
 from lpm.study.spec import StudySpec
 
 
@@ -47,13 +48,15 @@ def hardware_context(run_record: str | None = None) -> dict[str, Any]:
     return ctx
 
 
-def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
+def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
     """Train and sample `job`'s model just long enough to measure; one record per scenario.
 
     Training runs ``measure.warmup_iterations + measure.train_iterations`` iterations (the
-    warm-up is excluded from the statistics); sampling generates ``measure.samples``
-    samples with ``measure.sample_steps`` denoising steps each (default: the largest step
-    count of the job) and its statistics are per denoising step.
+    warm-up is excluded from the statistics). Sampling runs once per step count of the
+    job: ``measure.warmup_samples`` warm-up samples, then ``measure.samples`` measured
+    samples, each of exactly that many denoising steps (``measure.sample_steps``, where
+    set, replaces the step count of a job that has only one; see
+    :func:`lpm.study.records.synthesis_steps`).
     """
     import torch
 
@@ -66,7 +69,7 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
         torch.set_num_threads(before)
 
 
-def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
+def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
     from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
 
     started = time.monotonic()
@@ -101,38 +104,30 @@ def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[dict]:
     else:
         train = train_ldm(TrainConfig(**train_cfg)).to_dict()
 
-    steps_per_sample = m.sample_steps or max(job.steps)
-    sample_cfg = SampleConfig(
-        run=str(work_dir / "train"),
-        n=m.warmup_samples + m.samples,
-        steps=steps_per_sample,
-        warmup_steps=m.warmup_samples * steps_per_sample,
-        sampler=job.sampler,
-        batch_size=1,
-        out=str(work_dir / "samples"),
-        seed=spec.seed,
-        interval_s=m.interval_s,
-        pue=spec.pue,
-        region=spec.region,
-        png=False,
-        progress=False,
-    )
-    sample = sample_ldm(sample_cfg).to_dict()
-    measured = {
-        "train_iterations": m.train_iterations,
-        "warmup": m.warmup_iterations,
-        "samples": m.samples,
-        "warmup_samples": m.warmup_samples,
-        "steps_per_sample": steps_per_sample,
-        "sample_steps": m.samples * steps_per_sample,
-    }
+    samples: dict[int, dict[str, Any]] = {}
+    for steps in sorted(set(synthesis_steps(job, spec).values()), reverse=True):
+        sample_cfg = SampleConfig(
+            run=str(work_dir / "train"),
+            n=m.warmup_samples + m.samples,
+            steps=steps,
+            warmup_steps=m.warmup_samples * steps,
+            sampler=job.sampler,
+            batch_size=1,
+            out=str(work_dir / f"samples-{steps}"),
+            seed=spec.seed,
+            interval_s=m.interval_s,
+            pue=spec.pue,
+            region=spec.region,
+            png=False,
+            progress=False,
+        )
+        samples[steps] = sample_ldm(sample_cfg).to_dict()
     _drop_bulk(work_dir)
     return build_records(
         job,
         spec,
         train=train,
-        sample=sample,
-        measured=measured,
+        samples=samples,
         hardware=hardware_context((train.get("extra") or {}).get("run_record")),
         duration_s=time.monotonic() - started,
     )

@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lpm.results import ScenarioRecord
 from lpm.study.executors import Executor, SerialExecutor
 from lpm.study.grid import Job, jobs
 from lpm.study.spec import StudySpec
@@ -27,7 +28,7 @@ from lpm.study.store import ResultsStore, write_record_file
 
 log = logging.getLogger(__name__)
 
-MeasureFn = Callable[[Job, StudySpec, Path], list[dict]]
+MeasureFn = Callable[[Job, StudySpec, Path], list[ScenarioRecord]]
 """Measures one job in a work directory and returns one record per scenario it covers."""
 
 
@@ -36,7 +37,7 @@ class StudyOutcome:
     """What a run of the study left in its directory."""
 
     out_dir: Path
-    records: list[dict]
+    records: list[ScenarioRecord]
     measured_ids: list[str] = field(default_factory=list)
     skipped_ids: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # job id -> error
@@ -49,7 +50,7 @@ def run_job(
     out_dir: str,
     measure: MeasureFn,
     threads: int | None = None,
-) -> list[dict]:
+) -> list[ScenarioRecord]:
     """Measure one job (in whatever process runs it) and leave its records in records/."""
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -60,7 +61,7 @@ def run_job(
     work_dir = store.out_dir / "work" / job.job_id
     records = measure(job, spec, work_dir)
     expected = set(job.scenario_ids)
-    got = [r.get("scenario_id") for r in records]
+    got = [r.scenario_id for r in records]
     if set(got) != expected or len(got) != len(expected):
         raise RuntimeError(f"measure returned records {got} for job {job.job_id}, not {expected}")
     for rec in records:
@@ -135,7 +136,7 @@ def run_study(
             completed=len(skipped),
         )
 
-        def on_done(job: Job, result: list[dict] | BaseException) -> None:
+        def on_done(job: Job, result: list[ScenarioRecord] | BaseException) -> None:
             if isinstance(result, BaseException):
                 error = f"{type(result).__name__}: {result}"
                 failed[job.job_id] = error

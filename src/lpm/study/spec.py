@@ -74,7 +74,13 @@ class Measure(_Strict):
     warmup_iterations: int = Field(0, ge=0, description="iterations run first, not measured")
     samples: int = Field(50, ge=1, description="samples generated while measuring")
     sample_steps: int | None = Field(
-        None, ge=1, description="denoising steps per measured sample (None: the largest steps)"
+        None,
+        ge=1,
+        description=(
+            "override: denoising steps per measured sample of runs that have only one step "
+            "count, predicted to their steps and marked in the record (None: every step "
+            "count measured at itself; runs that compare step counts always are)"
+        ),
     )
     warmup_samples: int = Field(0, ge=0, description="samples generated first, not measured")
     interval_s: float = Field(1.0, gt=0, description="energy sampling interval")

@@ -5,7 +5,8 @@ in one call and fsynced, so a kill -9 loses at most the line being written; a to
 line is cut off before the next append. Workers (local processes or Slurm jobs) first
 write each record to ``records/<scenario_id>.json`` (write to a temporary file, then
 rename), and the parent merges those files into ``results.jsonl`` by scenario id, so
-nothing is lost when the parent dies and nothing is written twice.
+nothing is lost when the parent dies and nothing is written twice. Records are
+:class:`lpm.results.ScenarioRecord` values, written and read only through lpm.results.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lpm.errors import LpmError
+from lpm.results import ScenarioRecord, parse_record, read_results, record_to_json
 from lpm.study.spec import StudySpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -40,13 +42,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_record_file(records_dir: Path, record: dict) -> Path:
+def write_record_file(records_dir: Path, record: ScenarioRecord) -> Path:
     """Write one record atomically to ``records_dir/<scenario_id>.json``."""
     records_dir.mkdir(parents=True, exist_ok=True)
-    final = records_dir / f"{record['scenario_id']}.json"
-    tmp = records_dir / f".{record['scenario_id']}.{os.getpid()}.tmp"
+    final = records_dir / f"{record.scenario_id}.json"
+    tmp = records_dir / f".{record.scenario_id}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(record, fh)
+        fh.write(record_to_json(record))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, final)
@@ -89,29 +91,16 @@ class ResultsStore:
 
     # -- reading -----------------------------------------------------------------------
 
-    def records(self) -> list[dict]:
-        """The finished records in results.jsonl (a torn last line is ignored)."""
-        if not self.results_path.exists():
-            return []
-        out: list[dict] = []
-        seen: set[str] = set()
-        with open(self.results_path, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.endswith("\n"):
-                    break  # torn tail of a killed write
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    log.warning("skipping an unreadable line in %s", self.results_path)
-                    continue
-                sid = rec.get("scenario_id") if isinstance(rec, dict) else None
-                if sid and sid not in seen:
-                    seen.add(sid)
-                    out.append(rec)
-        return out
+    def records(self) -> list[ScenarioRecord]:
+        """The finished records in results.jsonl, read by :func:`lpm.results.read_results`.
+
+        A torn last line is ignored; a duplicate scenario id: the last record wins; a
+        record of another schema version is an LpmError (re-run into a new directory).
+        """
+        return list(read_results(self.results_path, missing_ok=True).records)
 
     def finished_ids(self) -> set[str]:
-        return {r["scenario_id"] for r in self.records()}
+        return {r.scenario_id for r in self.records()}
 
     # -- writing -----------------------------------------------------------------------
 
@@ -135,17 +124,17 @@ class ResultsStore:
             os.fsync(fh.fileno())
             log.warning("cut a partly written record from the end of %s", self.results_path)
 
-    def append(self, records: Iterable[dict]) -> list[str]:
+    def append(self, records: Iterable[ScenarioRecord]) -> list[str]:
         """Append records not yet in results.jsonl; returns the ids written."""
         self._repair_tail()
         have = self.finished_ids()
         written: list[str] = []
         with open(self.results_path, "a", encoding="utf-8") as fh:
             for rec in records:
-                sid = rec["scenario_id"]
+                sid = rec.scenario_id
                 if sid in have:
                     continue
-                fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+                fh.write(record_to_json(rec) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
                 have.add(sid)
@@ -153,18 +142,21 @@ class ResultsStore:
         return written
 
     def merge_record_files(self) -> list[str]:
-        """Append the records that workers left in records/ and that are not merged yet."""
+        """Append the records that workers left in records/ and that are not merged yet.
+
+        An unreadable file (a worker killed mid-write leaves only its temporary file, so
+        this is damage) is skipped with a warning; a record of another schema is an error.
+        """
         if not self.records_dir.is_dir():
             return []
         pending = []
         for path in sorted(self.records_dir.glob("*.json")):
             try:
-                rec = json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 log.warning("skipping unreadable record file %s", path)
                 continue
-            if isinstance(rec, dict) and rec.get("scenario_id"):
-                pending.append(rec)
+            pending.append(parse_record(data, source=str(path)))
         return self.append(pending)
 
     def record_failure(self, job_id: str, scenario_ids: list[str], error: str) -> None:
