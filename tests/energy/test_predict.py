@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lpm.carbon import footprint
-from lpm.energy import StepStats, predict
+from lpm.energy import StepStats, predict, predict_synthesis
 from lpm.energy._stats import RunningStats, t_quantile_975
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 
 def stats(p=100.0, p_std=10.0, t=2.0, t_std=0.1, count=10, estimated=False) -> StepStats:
@@ -107,3 +108,92 @@ def test_t_quantiles() -> None:
     assert t_quantile_975(9) == pytest.approx(2.262)
     assert 2.0 < t_quantile_975(50) < 2.021
     assert t_quantile_975(10**6) == pytest.approx(1.96, abs=1e-3)
+
+
+def test_predict_states_provenance_and_no_fixed_part() -> None:
+    pred = predict(stats(), 10)
+    assert pred.provenance is Provenance.MEASURED and pred.fixed_energy_j_mean == 0.0
+    d = pred.to_dict()
+    assert d["provenance"] == "measured" and d["estimated"] is False
+    assert d["fixed_energy_j_mean"] == 0.0
+    sim = StepStats.from_parts(
+        count=3,
+        duration_s_mean=1.0,
+        duration_s_std=0.0,
+        power_w_mean=300.0,
+        power_w_std=0.0,
+        provenance=Provenance.SIMULATED,
+    )
+    assert predict(sim, 5).provenance is Provenance.SIMULATED
+    assert not predict(sim, 5).estimated
+
+
+def test_predict_synthesis_is_fixed_plus_steps_times_step_per_sample() -> None:
+    per_step = stats(p=100.0, p_std=10.0, t=0.5, t_std=0.05, count=40)
+    pred = predict_synthesis(
+        per_step,
+        steps=200,
+        samples=10,
+        fixed_j_mean=500.0,
+        fixed_j_std=50.0,
+        fixed_s_mean=4.0,
+        fixed_s_std=0.5,
+        pue=1.2,
+        region="DE",
+        fixed_count=8,
+    )
+    one_j = 500.0 + 200 * per_step.energy_j_mean
+    assert pred.n == 10 and pred.measured_steps == 40
+    assert pred.energy_j_mean == pytest.approx(10 * one_j)
+    assert pred.fixed_energy_j_mean == pytest.approx(10 * 500.0)
+    assert pred.energy_j_std == pytest.approx(10 * math.hypot(50.0, 200 * per_step.energy_j_std))
+    assert pred.duration_s_mean == pytest.approx(10 * (4.0 + 200 * 0.5))
+    assert pred.duration_s_std == pytest.approx(10 * math.hypot(0.5, 200 * 0.05))
+    half_step = t_quantile_975(39) * per_step.energy_j_std / math.sqrt(40)
+    half_fixed = t_quantile_975(7) * 50.0 / math.sqrt(8)
+    half = math.hypot(half_fixed, 200 * half_step)
+    lo, hi = pred.ci95_kwh
+    assert lo == pytest.approx(10 * (one_j - half) / 3.6e6)
+    assert hi == pytest.approx(10 * (one_j + half) / 3.6e6)
+    assert pred.footprint.pue == 1.2 and pred.footprint.intensity.region == "DE"
+    assert pred.co2e_kg_mean == pytest.approx(
+        footprint(pred.energy_kwh_mean, pue=1.2, region="DE").co2e_kg
+    )
+    assert pred.to_dict()["fixed_energy_j_mean"] == pytest.approx(5000.0)
+
+
+def test_predict_synthesis_with_no_fixed_cost_equals_predict_of_all_steps() -> None:
+    per_step = stats(count=12)
+    syn = predict_synthesis(per_step, steps=50, samples=4, fixed_j_mean=0.0, fixed_j_std=0.0)
+    plain = predict(per_step, 200)
+    assert syn.energy_j_mean == pytest.approx(plain.energy_j_mean)
+    assert syn.energy_j_std == pytest.approx(plain.energy_j_std)
+    assert syn.ci95_kwh == pytest.approx(plain.ci95_kwh)
+    assert syn.duration_s_mean == pytest.approx(plain.duration_s_mean)
+    assert syn.n == 4 and plain.n == 200
+
+
+def test_predict_synthesis_provenance_combines_fixed_and_steps() -> None:
+    per_step = stats()
+    kw = {"steps": 10, "samples": 2, "fixed_j_mean": 1.0, "fixed_j_std": 0.1}
+    assert predict_synthesis(per_step, **kw).provenance is Provenance.MEASURED
+    mixed = predict_synthesis(per_step, **kw, fixed_provenance="estimated")
+    assert mixed.provenance is Provenance.MIXED and mixed.estimated
+
+
+@pytest.mark.parametrize(
+    ("kw", "words"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"samples": 1.5}, "samples"),
+        ({"fixed_j_mean": -1.0}, "fixed_j_mean"),
+        ({"fixed_j_std": float("nan")}, "fixed_j_std"),
+        ({"fixed_count": 0}, "fixed_count"),
+    ],
+)
+def test_predict_synthesis_bad_input_is_a_user_error(kw: dict, words: str) -> None:
+    args = {"steps": 10, "samples": 2, "fixed_j_mean": 1.0, "fixed_j_std": 0.1, **kw}
+    with pytest.raises(LpmError, match=words):
+        predict_synthesis(stats(), **args)
+    with pytest.raises(LpmError, match="no measured denoising steps"):
+        predict_synthesis(stats(count=0), steps=1, samples=1, fixed_j_mean=0.0, fixed_j_std=0.0)

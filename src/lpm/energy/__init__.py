@@ -10,11 +10,11 @@ from lpm.energy.detect import Detection, HardwareItem, detect, detect_meters
 from lpm.energy.estimated import EstimatedCpuMeter, EstimatedDramMeter, cpu_power_model
 from lpm.energy.export import CODECARBON_COLUMNS, export_codecarbon_csv
 from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
-from lpm.energy.predict import Prediction, predict
+from lpm.energy.predict import Prediction, predict, predict_synthesis
 from lpm.energy.rapl import RaplMeter, RaplPermissionError, RaplUnavailable, rapl_meters
 from lpm.energy.reading import Meter, Reading
 from lpm.energy.record import read_run, read_windows
-from lpm.energy.results import ComponentEnergy, RunSummary, StepStats
+from lpm.energy.results import ComponentEnergy, LiveSnapshot, RunSummary, StepStats, WindowStats
 from lpm.energy.simulated import SimulatedMeter
 from lpm.energy.tracker import Tracker
 
@@ -25,6 +25,7 @@ __all__ = [
     "EstimatedCpuMeter",
     "EstimatedDramMeter",
     "HardwareItem",
+    "LiveSnapshot",
     "Meter",
     "NvmlMeter",
     "NvmlUnavailable",
@@ -37,11 +38,13 @@ __all__ = [
     "SimulatedMeter",
     "StepStats",
     "Tracker",
+    "WindowStats",
     "cpu_power_model",
     "detect",
     "detect_meters",
     "export_codecarbon_csv",
     "predict",
+    "predict_synthesis",
     "rapl_meters",
     "read_run",
     "read_windows",

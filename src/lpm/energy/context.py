@@ -11,7 +11,7 @@ from importlib import metadata
 import psutil
 
 from lpm.energy.estimated import cpu_model_name
-from lpm.energy.reading import Meter
+from lpm.energy.reading import Meter, meter_provenance
 
 
 def _version(dist: str) -> str | None:
@@ -27,8 +27,18 @@ def _describe(m: Meter) -> dict:
         try:
             return describe()
         except Exception as exc:  # a meter's description must never break a run
-            return {"name": m.name, "kind": m.kind, "estimated": m.estimated, "error": str(exc)}
-    return {"name": m.name, "kind": m.kind, "estimated": m.estimated}
+            return {**_basic(m), "error": str(exc)}
+    return _basic(m)
+
+
+def _basic(m: Meter) -> dict:
+    prov = meter_provenance(m)
+    return {
+        "name": m.name,
+        "kind": m.kind,
+        "provenance": prov.value,
+        "estimated": prov.is_estimated,
+    }
 
 
 def collect_context(meters: Sequence[Meter] = ()) -> dict:

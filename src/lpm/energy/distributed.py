@@ -8,11 +8,17 @@ see is counted once and no device is missing. Works with gloo (CPU) and NCCL.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lpm.provenance import Provenance
+
+if TYPE_CHECKING:
+    from lpm.energy.results import StepStats, WindowStats
 
 
 @dataclass(frozen=True)
@@ -106,27 +112,58 @@ def local_gpu_index() -> int | None:
     return None
 
 
-def merge_step_stats(per_rank: list[dict]) -> dict:
-    """Step statistics of the whole job from each rank's (power adds up over ranks)."""
-    import math
+def merge_stats(per_rank: list[StepStats]) -> StepStats:
+    """Step statistics of the whole job from each rank's (power adds up over ranks).
 
+    Ranks step together, so a step's duration is the mean over ranks and its power the
+    sum; spreads of independent ranks add in quadrature. Provenance combines the ranks'.
+    """
     from lpm.energy.results import StepStats
 
-    names = set().union(*(p.keys() for p in per_rank)) if per_rank else set()
+    if not per_rank:
+        raise ValueError("merge_stats needs the statistics of at least one rank")
+    n = len(per_rank)
+    return StepStats.from_parts(
+        count=min(s.count for s in per_rank),
+        duration_s_mean=sum(s.duration_s_mean for s in per_rank) / n,
+        duration_s_std=sum(s.duration_s_std for s in per_rank) / n,
+        power_w_mean=sum(s.power_w_mean for s in per_rank),
+        power_w_std=math.sqrt(sum(s.power_w_std**2 for s in per_rank)),
+        provenance=Provenance.combine(s.provenance for s in per_rank),
+        window=per_rank[0].window,
+        warmup_steps=per_rank[0].warmup_steps,
+        power_samples=min(s.power_samples for s in per_rank),
+    )
+
+
+def merge_step_stats(per_rank: list[dict]) -> dict[str, StepStats]:
+    """Step statistics of the whole job from each rank's serialised ones, per window name."""
+    from lpm.energy.results import StepStats
+
+    names = dict.fromkeys(n for p in per_rank for n in p)
     merged = {}
     for name in names:
         stats = [StepStats.from_dict(p[name]) for p in per_rank if name in p]
-        if not stats:
-            continue
-        merged[name] = StepStats.from_parts(
-            count=min(s.count for s in stats),
-            duration_s_mean=sum(s.duration_s_mean for s in stats) / len(stats),
-            duration_s_std=sum(s.duration_s_std for s in stats) / len(stats),
-            power_w_mean=sum(s.power_w_mean for s in stats),
-            power_w_std=math.sqrt(sum(s.power_w_std**2 for s in stats)),
-            estimated=any(s.estimated for s in stats),
-            window=stats[0].window,
-            warmup_steps=stats[0].warmup_steps,
-            power_samples=min(s.power_samples for s in stats),
-        )
+        if stats:
+            merged[name] = merge_stats(stats)
     return merged
+
+
+def merge_window_stats(per_rank: list[WindowStats]) -> WindowStats:
+    """Window statistics of the whole job: energy summed over ranks, duration their mean."""
+    from lpm.energy.results import WindowStats
+
+    if not per_rank:
+        raise ValueError("merge_window_stats needs the statistics of at least one rank")
+    n = len(per_rank)
+    return WindowStats(
+        name=per_rank[0].name,
+        count=min(w.count for w in per_rank),
+        duration_s_mean=sum(w.duration_s_mean for w in per_rank) / n,
+        duration_s_std=sum(w.duration_s_std for w in per_rank) / n,
+        energy_j_mean=sum(w.energy_j_mean for w in per_rank),
+        energy_j_std=math.sqrt(sum(w.energy_j_std**2 for w in per_rank)),
+        steps_mean=sum(w.steps_mean for w in per_rank) / n,
+        provenance=Provenance.combine(w.provenance for w in per_rank),
+        skip=per_rank[0].skip,
+    )

@@ -31,6 +31,7 @@ from lpm.energy.tdp import (
     cores_in_model_name,
     lookup_cpu,
 )
+from lpm.provenance import Provenance
 
 log = logging.getLogger("lpm.energy")
 
@@ -268,6 +269,7 @@ class EstimatedCpuMeter:
     """CPU energy from CPU time x a TDP model (marked estimated)."""
 
     kind = "cpu"
+    provenance = Provenance.ESTIMATED
     estimated = True
 
     def __init__(
@@ -337,13 +339,16 @@ class EstimatedCpuMeter:
                 self._acc_j += self.model.power_w(busy, self._available) * dt
                 self._last_t = now
                 self._last_cpu_s = max(cpu_s, self._last_cpu_s)
-            return Reading(energy_j=(self._acc_j,), devices=self.devices, estimated=(True,))
+            return Reading(
+                energy_j=(self._acc_j,), devices=self.devices, provenance=(Provenance.ESTIMATED,)
+            )
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
             "name": self.name,
             "kind": self.kind,
+            "provenance": self.provenance.value,
             "estimated": True,
             "method": "cpu time x TDP model",
             "scope": self.scope,
@@ -358,6 +363,7 @@ class EstimatedDramMeter:
     """DRAM energy from memory size x W per GB (marked estimated)."""
 
     kind = "dram"
+    provenance = Provenance.ESTIMATED
     estimated = True
 
     def __init__(
@@ -409,13 +415,16 @@ class EstimatedDramMeter:
             self._acc_j += self.w_per_gb * 0.5 * (gb + self._last_gb) * dt
             self._last_t = now
             self._last_gb = gb
-        return Reading(energy_j=(self._acc_j,), devices=self.devices, estimated=(True,))
+        return Reading(
+            energy_j=(self._acc_j,), devices=self.devices, provenance=(Provenance.ESTIMATED,)
+        )
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
             "name": self.name,
             "kind": self.kind,
+            "provenance": self.provenance.value,
             "estimated": True,
             "method": "memory GB x W per GB",
             "scope": self.scope,

@@ -19,6 +19,7 @@ from typing import Any
 
 from lpm.energy.reading import Reading
 from lpm.energy.tdp import FALLBACK_GPU_W, lookup_gpu
+from lpm.provenance import Provenance
 
 log = logging.getLogger("lpm.energy")
 
@@ -134,6 +135,7 @@ class NvmlMeter:
     """
 
     kind = "gpu"
+    provenance = Provenance.MEASURED
     estimated = False
 
     def __init__(
@@ -254,7 +256,9 @@ class NvmlMeter:
         return Reading(
             energy_j=tuple(g.acc_j for g in self._gpus),
             devices=self.devices,
-            estimated=tuple(g.estimated for g in self._gpus),
+            provenance=tuple(
+                Provenance.ESTIMATED if g.estimated else Provenance.MEASURED for g in self._gpus
+            ),
         )
 
     def describe(self) -> dict:
@@ -262,6 +266,7 @@ class NvmlMeter:
         return {
             "name": self.name,
             "kind": self.kind,
+            "provenance": self.provenance.value,
             "estimated": False,
             "method": "nvml",
             "scope": self.scope,

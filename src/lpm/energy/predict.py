@@ -1,4 +1,8 @@
-"""Prediction (paper §2.2): from K measured steps to N steps, E = P × t × N (× PUE)."""
+"""Prediction (paper §2.2): from K measured steps to N steps, E = P × t × N (× PUE).
+
+Synthesis adds a fixed cost per sample (noise, decoding, writing): for S samples of T
+denoising steps each, E = S × (E_fixed + T × E_step) (:func:`predict_synthesis`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Footprint, footprint
 from lpm.energy._stats import t_quantile_975
 from lpm.energy.results import J_PER_KWH, StepStats
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,9 @@ class Prediction:
     ``energy_*`` is IT energy (P × t × N); facility energy (× PUE) and CO2e are in
     ``footprint``. The ± is the paper's: the spread of one step's energy scaled by N. The
     95 % interval is for the mean: N × (mean ± t(0.975, K-1) × std / √K) over K steps.
+    ``fixed_energy_j_mean`` is the part of ``energy_j_mean`` that does not scale with steps
+    (the per-sample fixed cost of :func:`predict_synthesis`; 0.0 for :func:`predict`).
+    ``provenance`` is that of the measurements the prediction rests on.
     """
 
     n: int
@@ -30,10 +38,19 @@ class Prediction:
     duration_s_std: float
     ci95_kwh: tuple[float, float]
     footprint: Footprint
-    estimated: bool
+    provenance: Provenance = Provenance.ESTIMATED
     measured_steps: int = 0
     power_w_mean: float = 0.0
     power_w_std: float = 0.0
+    fixed_energy_j_mean: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
 
     @property
     def facility_energy_kwh_mean(self) -> float:
@@ -59,10 +76,12 @@ class Prediction:
             "duration_s_mean": self.duration_s_mean,
             "duration_s_std": self.duration_s_std,
             "ci95_kwh": list(self.ci95_kwh),
+            "fixed_energy_j_mean": self.fixed_energy_j_mean,
             "facility_energy_kwh_mean": self.footprint.facility_energy_kwh,
             "facility_energy_kwh_std": self.footprint.facility_energy_kwh_std,
             "co2e_kg_mean": self.footprint.co2e_kg,
             "co2e_kg_std": self.footprint.co2e_kg_std,
+            "provenance": self.provenance.value,
             "estimated": self.estimated,
             "footprint": self.footprint.to_dict(),
         }
@@ -113,8 +132,111 @@ def predict(
         duration_s_std=stats.duration_s_std * n,
         ci95_kwh=(lo, hi),
         footprint=fp,
-        estimated=stats.estimated,
+        provenance=stats.provenance,
         measured_steps=stats.count,
         power_w_mean=stats.power_w_mean,
         power_w_std=stats.power_w_std,
+    )
+
+
+def _check_count(label: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise LpmError(f"{label} must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def _check_amount(label: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LpmError(f"{label} must be a number >= 0, not {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise LpmError(f"{label} must be a finite number >= 0, not {value!r}")
+    return v
+
+
+def predict_synthesis(
+    per_step: StepStats,
+    *,
+    steps: int,
+    samples: int,
+    fixed_j_mean: float,
+    fixed_j_std: float,
+    fixed_s_mean: float = 0.0,
+    fixed_s_std: float = 0.0,
+    pue: float = DEFAULT_PUE,
+    region: str = DEFAULT_REGION,
+    fixed_count: int | None = None,
+    fixed_provenance: Provenance | str | None = None,
+    **carbon_kw: Any,
+) -> Prediction:
+    """Predict ``samples`` samples of ``steps`` denoising steps each, fixed costs included.
+
+    Per sample: E = E_fixed + steps × E_step (duration likewise); the total is ``samples``
+    times that, so ``Prediction.n`` is ``samples`` and ``fixed_energy_j_mean`` is
+    ``samples × fixed_j_mean``. The ± follows :func:`predict`: the spread of one sample,
+    √(σ_fixed² + (steps × σ_step)²) (the two parts independent), scaled by ``samples``.
+    The 95 % interval of the mean combines both parts' intervals the same way: the steps'
+    from ``per_step.count``, the fixed part's from ``fixed_count`` measurements
+    (t(0.975, K-1) × σ / √K), or — when ``fixed_count`` is not given — conservatively
+    1.96 × σ_fixed. ``fixed_provenance`` (default: that of ``per_step``) is combined with
+    the steps' provenance. ``carbon_kw`` go to :func:`lpm.carbon.footprint`.
+    """
+    steps = _check_count("steps", steps)
+    samples = _check_count("samples", samples)
+    fixed_j_mean = _check_amount("fixed_j_mean", fixed_j_mean)
+    fixed_j_std = _check_amount("fixed_j_std", fixed_j_std)
+    fixed_s_mean = _check_amount("fixed_s_mean", fixed_s_mean)
+    fixed_s_std = _check_amount("fixed_s_std", fixed_s_std)
+    if fixed_count is not None:
+        fixed_count = _check_count("fixed_count", fixed_count)
+    if per_step.count < 1:
+        raise LpmError(
+            "no measured denoising steps to predict from: call t.step() once per denoising "
+            "step, and measure more steps than the warm-up"
+        )
+    one_j = fixed_j_mean + steps * per_step.energy_j_mean
+    one_j_std = math.hypot(fixed_j_std, steps * per_step.energy_j_std)
+    one_s = fixed_s_mean + steps * per_step.duration_s_mean
+    one_s_std = math.hypot(fixed_s_std, steps * per_step.duration_s_std)
+    half_step = 0.0
+    if per_step.count >= 2:
+        half_step = (
+            t_quantile_975(per_step.count - 1) * per_step.energy_j_std / math.sqrt(per_step.count)
+        )
+    if fixed_count is None:
+        half_fixed = 1.959964 * fixed_j_std
+    elif fixed_count >= 2:
+        half_fixed = t_quantile_975(fixed_count - 1) * fixed_j_std / math.sqrt(fixed_count)
+    else:
+        half_fixed = 0.0
+    half = math.hypot(half_fixed, steps * half_step)
+    e_mean = samples * one_j
+    e_std = samples * one_j_std
+    lo = max(one_j - half, 0.0) * samples / J_PER_KWH
+    hi = (one_j + half) * samples / J_PER_KWH
+    fp = footprint(
+        e_mean / J_PER_KWH,
+        it_energy_kwh_std=e_std / J_PER_KWH,
+        pue=pue,
+        region=region,
+        **carbon_kw,
+    )
+    parts = [per_step.provenance]
+    if fixed_provenance is not None:
+        parts.append(Provenance.parse(fixed_provenance))
+    return Prediction(
+        n=samples,
+        energy_j_mean=e_mean,
+        energy_j_std=e_std,
+        energy_kwh_mean=e_mean / J_PER_KWH,
+        energy_kwh_std=e_std / J_PER_KWH,
+        duration_s_mean=samples * one_s,
+        duration_s_std=samples * one_s_std,
+        ci95_kwh=(lo, hi),
+        footprint=fp,
+        provenance=Provenance.combine(parts),
+        measured_steps=per_step.count,
+        power_w_mean=per_step.power_w_mean,
+        power_w_std=per_step.power_w_std,
+        fixed_energy_j_mean=samples * fixed_j_mean,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lpm.energy.reading import Reading
+from lpm.provenance import Provenance
 
 DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")
 _ZONE_RE = re.compile(r"^intel-rapl(-mmio)?:(\d+)(?::(\d+))?$")
@@ -120,6 +121,7 @@ def find_zones(
 class RaplMeter:
     """Cumulative energy of RAPL zones of one kind, with wrap-around."""
 
+    provenance = Provenance.MEASURED
     estimated = False
 
     def __init__(self, zones: list[RaplZone], *, reader: Reader = _read_text) -> None:
@@ -144,13 +146,18 @@ class RaplMeter:
             delta = cur - prev if cur >= prev else (z.max_range_uj - prev) + cur
             self._acc_uj[i] += delta
             self._last[i] = cur
-        return Reading(energy_j=tuple(a / 1e6 for a in self._acc_uj), devices=self.devices)
+        return Reading(
+            energy_j=tuple(a / 1e6 for a in self._acc_uj),
+            devices=self.devices,
+            provenance=(Provenance.MEASURED,) * len(self.zones),
+        )
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
             "name": self.name,
             "kind": self.kind,
+            "provenance": self.provenance.value,
             "estimated": False,
             "method": "rapl",
             "devices": [

@@ -14,11 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from lpm.carbon import footprint
-from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary
+from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Equivalents, Footprint, Intensity, footprint
+from lpm.carbon.equivalents import equivalents
+from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary, provenance_of
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
-SCHEMA = 1
+SCHEMA = 2  # 2: provenance per device, window and line; the header stores the intensity
 
 
 class RecordWriter:
@@ -83,10 +85,104 @@ def read_lines(path: Path) -> tuple[list[dict], int]:
     return lines, bad
 
 
+def _intensity_from(d: dict) -> Intensity | None:
+    """The intensity a record stored (a header's ``intensity`` or a footprint's keys)."""
+    try:
+        if "g_per_kwh" in d:
+            fields = Intensity.__dataclass_fields__
+            return Intensity(**{k: v for k, v in d.items() if k in fields})
+        if "carbon_intensity_g_per_kwh" in d:
+            return Intensity(
+                region=str(d["region"]),
+                name=str(d.get("region_name", d["region"])),
+                g_per_kwh=float(d["carbon_intensity_g_per_kwh"]),
+                source=str(d.get("intensity_source", "")),
+                year=int(d.get("intensity_year", 0)),
+                month=d.get("intensity_month"),
+                hour=d.get("intensity_hour"),
+                basis=str(d.get("basis", "lifecycle")),
+            )
+    except (KeyError, TypeError, ValueError, LpmError):
+        return None
+    return None
+
+
+def _stored_footprint(d: dict) -> Footprint | None:
+    """The footprint exactly as a summary line stored it; None when it is not all there."""
+    intensity = _intensity_from(d)
+    if intensity is None:
+        return None
+    try:
+        co2e_kg = float(d["co2e_kg"])
+        eq = d.get("equivalents")
+        fields = Equivalents.__dataclass_fields__
+        if isinstance(eq, dict) and all(k in eq for k in fields if k != "budget"):
+            eqv = Equivalents(**{k: v for k, v in eq.items() if k in fields})
+        else:
+            eqv = equivalents(co2e_kg)
+        return Footprint(
+            it_energy_kwh=float(d["it_energy_kwh"]),
+            it_energy_kwh_std=float(d.get("it_energy_kwh_std", 0.0)),
+            pue=float(d["pue"]),
+            facility_energy_kwh=float(d["facility_energy_kwh"]),
+            facility_energy_kwh_std=float(d.get("facility_energy_kwh_std", 0.0)),
+            intensity=intensity,
+            co2e_kg=co2e_kg,
+            co2e_kg_std=float(d.get("co2e_kg_std", 0.0)),
+            equivalents=eqv,
+        )
+    except (KeyError, TypeError, ValueError, LpmError):
+        return None
+
+
+def _footprint(it_kwh: float, stored: dict | None, header: dict) -> tuple[Footprint, str | None]:
+    """The run's footprint as it stored it, else from its stored settings (and a note).
+
+    Order: the summary's stored footprint; the header's intensity with its PUE (records
+    since provenance); the header's PUE and region with today's tables (older records,
+    noted); lpm's defaults only for a record that names no PUE or region (noted).
+    """
+    if stored:
+        fp = _stored_footprint(stored)
+        if fp is not None:
+            return fp, None
+    pue = header.get("pue")
+    region = header.get("region")
+    intensity = _intensity_from(header.get("intensity") or {})
+    try:
+        if intensity is not None and pue is not None:
+            return footprint(it_kwh, pue=float(pue), intensity=intensity), None
+        if pue is not None and region is not None:
+            fp = footprint(it_kwh, pue=float(pue), region=str(region))
+            return fp, (
+                f"CO2e computed now from the record's PUE {fp.pue:g} and region {region} "
+                f"with today's intensity tables ({fp.intensity.describe()}): the record "
+                "stores no carbon intensity"
+            )
+    except LpmError as exc:
+        note = f"the record's PUE {pue!r} / region {region!r} cannot be used ({exc})"
+    else:
+        note = "the record names no PUE or region"
+    fp = footprint(it_kwh, pue=DEFAULT_PUE, region=DEFAULT_REGION)
+    return fp, (
+        f"{note}; CO2e computed now with lpm's defaults, PUE {DEFAULT_PUE:g} and "
+        f"{fp.intensity.describe()}, not with the run's own settings"
+    )
+
+
+def _normalise_window(w: dict) -> dict:
+    """A summary window with its ``provenance`` (older records: from ``estimated``)."""
+    prov = provenance_of(w)
+    return {**w, "provenance": prov.value, "estimated": prov.is_estimated}
+
+
 def _summary_from_dict(d: dict, header: dict, path: Path) -> RunSummary:
     components = [ComponentEnergy.from_dict(c) for c in d.get("components", [])]
     it_kwh = float(d.get("it_energy_kwh", sum(c.energy_kwh for c in components)))
-    fp = footprint(it_kwh, pue=header.get("pue", 1.55), region=header.get("region", "EU27"))
+    fp, note = _footprint(it_kwh, d.get("footprint"), header)
+    faults = list(d.get("faults", []))
+    if note:
+        faults.append(note)
     return RunSummary(
         run_id=d.get("run_id", header.get("run_id", "")),
         duration_s=float(d.get("duration_s", 0.0)),
@@ -94,27 +190,61 @@ def _summary_from_dict(d: dict, header: dict, path: Path) -> RunSummary:
         facility_energy_kwh=fp.facility_energy_kwh,
         co2e_kg=fp.co2e_kg,
         components=components,
-        windows=d.get("windows", {}),
+        windows={n: _normalise_window(w) for n, w in d.get("windows", {}).items()},
         steps=int(d.get("steps", 0)),
-        estimated=bool(d.get("estimated", any(c.estimated for c in components))),
         context=d.get("context", header.get("context", {})),
         footprint=fp,
         complete=True,
         started_at=d.get("started_at", header.get("started_at", "")),
         path=str(path),
-        faults=list(d.get("faults", [])),
+        faults=faults,
         step_stats=d.get("step_stats", {}),
     )
 
 
+def _device_provenance(header: dict) -> dict[str, Provenance]:
+    return {dev["key"]: provenance_of(dev) for dev in header.get("devices", []) if "key" in dev}
+
+
+def _line_provenance(line: dict, known: dict[str, Provenance]) -> dict[str, Provenance]:
+    """Per device as of a window or checkpoint line (older lines: ``estimated_keys``)."""
+    out = dict(known)
+    by_device = line.get("provenance_by_device")
+    if isinstance(by_device, dict):
+        for k, v in by_device.items():
+            out[k] = Provenance.parse(v)
+    else:
+        for k in line.get("estimated_keys", []):
+            out[k] = Provenance.ESTIMATED
+    return out
+
+
+def _window_line_provenance(line: dict, devices: dict[str, Provenance]) -> dict[str, Provenance]:
+    """Per device of one window line: as written, else its devices' as of that line."""
+    by_device = line.get("provenance_by_device")
+    if isinstance(by_device, dict) and by_device:
+        return {k: Provenance.parse(v) for k, v in by_device.items()}
+    as_of = _line_provenance(line, devices)
+    return {k: as_of.get(k, Provenance.ESTIMATED) for k in line.get("energy_j", {})}
+
+
+def _merge_device(into: dict[str, Provenance], key: str, prov: Provenance) -> None:
+    old = into.get(key)
+    if old is None or old is prov:
+        into[key] = prov
+    else:
+        into[key] = Provenance.ESTIMATED if Provenance.ESTIMATED in (old, prov) else old
+
+
 def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummary:
     """Summary of an interrupted run from its window and checkpoint lines."""
-    devices = {dev["key"]: dev for dev in header.get("devices", [])}
+    devices = {dev["key"]: dev for dev in header.get("devices", []) if "key" in dev}
+    provenance = _device_provenance(header)
     totals: dict[str, float] = {}
-    estimated_keys: set[str] = {k for k, dev in devices.items() if dev.get("estimated")}
     elapsed = 0.0
     steps = 0
     windows: dict[str, dict] = {}
+    window_prov: dict[str, dict[str, Provenance]] = {}
     faults: list[str] = []
     for line in lines:
         kind = line.get("type")
@@ -123,7 +253,8 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
                 totals = {k: float(v) for k, v in line["totals_j"].items()}
                 elapsed = float(line.get("elapsed_s", 0.0))
                 steps = int(line.get("steps_total", steps))
-            estimated_keys |= set(line.get("estimated_keys", []))
+            for k, prov in _line_provenance(line, {}).items():
+                _merge_device(provenance, k, prov)
         if kind == "window":
             w = windows.setdefault(
                 line["name"],
@@ -136,11 +267,19 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
                 w["energy_j"] += float(e)
                 k = devices.get(key, {}).get("kind", "other")
                 w["by_kind_j"][k] = w["by_kind_j"].get(k, 0.0) + float(e)
+            wp = window_prov.setdefault(line["name"], {})
+            for k, prov in _window_line_provenance(line, provenance).items():
+                _merge_device(wp, k, prov)
         if kind == "fault":
             faults.append(str(line.get("message", "")))
-    for w in windows.values():
+    for name, w in windows.items():
         w["energy_kwh"] = w["energy_j"] / J_PER_KWH
         w["mean_power_w"] = w["energy_j"] / w["duration_s"] if w["duration_s"] > 0 else 0.0
+        wp = window_prov.get(name, {})
+        prov = Provenance.combine(wp.values())
+        w["provenance"] = prov.value
+        w["provenance_by_device"] = {k: v.value for k, v in wp.items()}
+        w["estimated"] = prov.is_estimated
     if bad:
         faults.append(f"{bad} unreadable line(s) skipped (a line torn by the interruption)")
     components = []
@@ -153,12 +292,14 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
                 energy_j=e,
                 energy_kwh=e / J_PER_KWH,
                 mean_power_w=e / elapsed if elapsed > 0 else 0.0,
-                estimated=key in estimated_keys,
+                provenance=provenance.get(key, Provenance.ESTIMATED),
                 device_id=key,
             )
         )
     it_kwh = sum(c.energy_kwh for c in components)
-    fp = footprint(it_kwh, pue=header.get("pue", 1.55), region=header.get("region", "EU27"))
+    fp, note = _footprint(it_kwh, None, header)
+    if note:
+        faults.append(note)
     return RunSummary(
         run_id=header.get("run_id", ""),
         duration_s=elapsed,
@@ -168,7 +309,6 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
         components=components,
         windows=windows,
         steps=steps,
-        estimated=any(c.estimated for c in components),
         context=header.get("context", {}),
         footprint=fp,
         complete=False,
@@ -197,6 +337,22 @@ def read_run(path: Path | str) -> RunSummary:
 
 
 def read_windows(path: Path | str) -> list[dict]:
-    """Every window line of a record, in order (for listing windows one by one)."""
+    """Every window line of a record, in order (for listing windows one by one).
+
+    Each line has ``provenance`` (and the old ``estimated``); lines of records written
+    before provenance existed get it from the devices' flags as of that line.
+    """
     lines, _ = read_lines(resolve_record_path(path))
-    return [line for line in lines if line.get("type") == "window"]
+    header = next((line for line in lines if line.get("type") == "header"), {})
+    devices = _device_provenance(header)
+    out = []
+    for line in lines:
+        if line.get("type") == "window":
+            if "provenance" in line:
+                prov = Provenance.parse(line["provenance"])
+            else:
+                by_device = _window_line_provenance(line, devices)
+                prov = Provenance.combine(by_device.values())
+                line = {**line, "provenance_by_device": {k: v.value for k, v in by_device.items()}}
+            out.append({**line, "provenance": prov.value, "estimated": prov.is_estimated})
+    return out

@@ -7,8 +7,29 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lpm.carbon import Footprint
+from lpm.provenance import Provenance, describe_parts
 
 J_PER_KWH = 3.6e6
+
+
+def provenance_of(d: dict) -> Provenance:
+    """The provenance a serialised value states: ``provenance``, else the old ``estimated``."""
+    value = d.get("provenance")
+    return Provenance.parse(value if value is not None else d.get("estimated"))
+
+
+def _with_provenance(obj: Any) -> dict:
+    d = asdict(obj)
+    d["provenance"] = obj.provenance.value
+    d["estimated"] = obj.provenance.is_estimated
+    return d
+
+
+def _from_dict(cls: type, d: dict) -> Any:
+    names = cls.__dataclass_fields__
+    kw = {k: v for k, v in d.items() if k in names}
+    kw["provenance"] = provenance_of(d)
+    return cls(**kw)
 
 
 @dataclass(frozen=True)
@@ -16,7 +37,8 @@ class StepStats:
     """Per-step duration (from step marks) and power (from sampler intervals), mean ± std.
 
     ``energy_j_mean`` = power mean × duration mean; its std combines both spreads as for a
-    product of two independent quantities.
+    product of two independent quantities. ``provenance`` is that of the energy the
+    statistics rest on (``estimated`` is the old flag, derived from it).
     """
 
     count: int
@@ -26,10 +48,18 @@ class StepStats:
     power_w_std: float
     energy_j_mean: float
     energy_j_std: float
-    estimated: bool
+    provenance: Provenance = Provenance.ESTIMATED
     window: str | None = None
     warmup_steps: int = 0
     power_samples: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
 
     @classmethod
     def from_parts(
@@ -40,12 +70,16 @@ class StepStats:
         duration_s_std: float,
         power_w_mean: float,
         power_w_std: float,
-        estimated: bool,
+        provenance: Provenance | str | None = None,
         window: str | None = None,
         warmup_steps: int = 0,
         power_samples: int = 0,
+        estimated: bool | None = None,
     ) -> StepStats:
-        """Build from duration and power statistics, deriving energy per step."""
+        """Build from duration and power statistics, deriving energy per step.
+
+        ``estimated`` is the old flag, read only when ``provenance`` is not given.
+        """
         e_mean = power_w_mean * duration_s_mean
         e_var = (
             (duration_s_mean * power_w_std) ** 2
@@ -60,21 +94,20 @@ class StepStats:
             power_w_std=power_w_std,
             energy_j_mean=e_mean,
             energy_j_std=math.sqrt(e_var),
-            estimated=estimated,
+            provenance=Provenance.parse(provenance if provenance is not None else estimated),
             window=window,
             warmup_steps=warmup_steps,
             power_samples=power_samples,
         )
 
     def to_dict(self) -> dict:
-        """JSON-ready form (every field, plain types)."""
-        return asdict(self)
+        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
+        return _with_provenance(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> StepStats:
-        """Inverse of :meth:`to_dict`."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """Inverse of :meth:`to_dict`; a dict with only ``estimated`` reads as before."""
+        return _from_dict(cls, d)
 
 
 @dataclass(frozen=True)
@@ -86,23 +119,34 @@ class ComponentEnergy:
     energy_j: float
     energy_kwh: float
     mean_power_w: float
-    estimated: bool
+    provenance: Provenance = Provenance.ESTIMATED
     device_id: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
+
     def to_dict(self) -> dict:
-        """JSON-ready form (every field, plain types)."""
-        return asdict(self)
+        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
+        return _with_provenance(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> ComponentEnergy:
-        """Inverse of :meth:`to_dict`."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """Inverse of :meth:`to_dict`; a dict with only ``estimated`` reads as before."""
+        return _from_dict(cls, d)
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A run, finished or interrupted: duration, energy per component, CO2e, windows."""
+    """A run, finished or interrupted: duration, energy per component, CO2e, windows.
+
+    ``provenance`` combines the components' (MIXED when they differ; then
+    :attr:`provenance_by_kind` and :meth:`describe_provenance` say which part is which).
+    """
 
     run_id: str
     duration_s: float
@@ -112,7 +156,6 @@ class RunSummary:
     components: list[ComponentEnergy]
     windows: dict[str, dict]
     steps: int
-    estimated: bool
     context: dict
     footprint: Footprint
     complete: bool
@@ -120,6 +163,28 @@ class RunSummary:
     path: str | None = None
     faults: list[str] = field(default_factory=list)
     step_stats: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def provenance_by_kind(self) -> dict[str, Provenance]:
+        """Provenance per kind of component ("gpu", "cpu", "dram"), in component order."""
+        parts: dict[str, list[Provenance]] = {}
+        for c in self.components:
+            parts.setdefault(c.kind, []).append(c.provenance)
+        return {k: Provenance.combine(v) for k, v in parts.items()}
+
+    @property
+    def provenance(self) -> Provenance:
+        """Provenance of the run's energy: that of its components, MIXED when they differ."""
+        return Provenance.combine(c.provenance for c in self.components)
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
+
+    def describe_provenance(self) -> str:
+        """Which part is which: "all measured", "gpu simulated; cpu, dram estimated"."""
+        return describe_parts(self.provenance_by_kind)
 
     @property
     def it_energy_j(self) -> float:
@@ -145,6 +210,9 @@ class RunSummary:
             "components": [c.to_dict() for c in self.components],
             "windows": self.windows,
             "steps": self.steps,
+            "provenance": self.provenance.value,
+            "provenance_by_kind": {k: v.value for k, v in self.provenance_by_kind.items()},
+            "provenance_parts": self.describe_provenance(),
             "estimated": self.estimated,
             "complete": self.complete,
             "faults": list(self.faults),
@@ -153,3 +221,71 @@ class RunSummary:
             "context": self.context,
             "path": self.path,
         }
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """Statistics over the closed occurrences of one named window, mean ± std.
+
+    One observation per occurrence (e.g. one per sampled batch): its duration, its IT
+    energy (summed over devices) and its steps. ``skip`` occurrences at the start (a
+    warm-up) are left out; ``count`` is how many remain.
+    """
+
+    name: str
+    count: int
+    duration_s_mean: float
+    duration_s_std: float
+    energy_j_mean: float
+    energy_j_std: float
+    steps_mean: float
+    provenance: Provenance = Provenance.ESTIMATED
+    skip: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
+        return _with_provenance(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> WindowStats:
+        """Inverse of :meth:`to_dict`."""
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """The run as of the last completed meter reading (never a fresh read).
+
+    ``age_s`` is the time since that reading; ``stale`` is True when it is older than a
+    few sampling intervals (a meter is slow or stuck: the numbers lag behind the job).
+    ``steps`` counts the steps marked up to that reading.
+    """
+
+    duration_s: float
+    it_energy_j: float
+    steps: int
+    provenance: Provenance
+    age_s: float
+    stale: bool
+
+    @property
+    def it_power_w(self) -> float:
+        """Mean IT power over the run so far (0.0 before any time passed)."""
+        return self.it_energy_j / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return _with_provenance(self)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from lpm.energy.reading import KINDS, Reading
+from lpm.provenance import Provenance
 
 
 class SimulatedMeter:
@@ -14,7 +15,8 @@ class SimulatedMeter:
     ``clock`` (seconds, monotonic) can be replaced to make time pass without sleeping.
     """
 
-    estimated = False
+    provenance = Provenance.SIMULATED
+    estimated = False  # the old flag: a simulation is not an estimate of this machine
 
     def __init__(
         self,
@@ -44,13 +46,18 @@ class SimulatedMeter:
         """Energy = watts x time since creation, per device."""
         elapsed_s = max(self._clock() - self._t0, 0.0)
         e = self.watts * elapsed_s
-        return Reading(energy_j=(e,) * self.n_devices, devices=self.devices)
+        return Reading(
+            energy_j=(e,) * self.n_devices,
+            devices=self.devices,
+            provenance=(Provenance.SIMULATED,) * self.n_devices,
+        )
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
             "name": self.name,
             "kind": self.kind,
+            "provenance": self.provenance.value,
             "estimated": False,
             "method": "simulated",
             "devices": list(self.devices),

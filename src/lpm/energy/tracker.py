@@ -5,6 +5,11 @@ segment; a segment's energy goes to every open window and its power (energy / ti
 per-step power statistics. Windows take a reading at both edges, so their energy does not
 depend on the sampling interval. State is bounded: running sums per window name and per
 device, never lists that grow with the run.
+
+Every meter is read in its own daemon thread with a time limit: a read that does not
+return in ``read_timeout_s`` is a stuck meter, whose devices are then estimated from their
+mean power so far (flagged ESTIMATED, with a fault note) until a read returns again.
+:meth:`Tracker.step` and :meth:`Tracker.live` never wait on a meter.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import functools
 import logging
 import math
 import os
+import queue
 import socket
 import sys
 import threading
@@ -29,10 +35,18 @@ from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, footprint
 from lpm.energy import distributed
 from lpm.energy._stats import RunningStats
 from lpm.energy.context import collect_context
-from lpm.energy.reading import Meter, Reading
+from lpm.energy.reading import Meter, Reading, meter_provenance
 from lpm.energy.record import SCHEMA, RecordWriter
-from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary, StepStats
+from lpm.energy.results import (
+    J_PER_KWH,
+    ComponentEnergy,
+    LiveSnapshot,
+    RunSummary,
+    StepStats,
+    WindowStats,
+)
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 log = logging.getLogger("lpm.energy")
 
@@ -40,7 +54,19 @@ ALL_STEPS = "*"  # step statistics over every step of the run
 EARLY_KEEP = 1024  # per window name: first step durations kept so warm-up can change later
 MAX_FAULTS = 100
 MIN_SEGMENT_S = 1e-3
-READ_TIMEOUT_S = 10.0  # longest wait for a meter read in progress at a window edge
+READ_TIMEOUT_S = 5.0  # a meter read that takes longer is a stuck meter (estimated meanwhile)
+STALE_INTERVALS = 3.0  # live(): stale when the last reading is older than this many intervals
+
+
+def _segment_provenance(base: Provenance, seen: Provenance) -> Provenance:
+    """A device's provenance for one segment: its meter's, ESTIMATED where a reading says so.
+
+    A measured device whose reading is not measured (a gap bridged after a fault, a stuck
+    meter) is ESTIMATED; an estimated or simulated device stays what its meter is.
+    """
+    if base is Provenance.MEASURED and seen is not Provenance.MEASURED:
+        return Provenance.ESTIMATED
+    return base
 
 
 @dataclass
@@ -50,14 +76,89 @@ class _Device:
     kind: str
     meter: int
     index: int
+    base: Provenance = Provenance.ESTIMATED
     last_j: float = 0.0
     total_j: float = 0.0
-    estimated: bool = False
+    degraded: bool = False  # some of its energy was estimated (a fault, a stuck meter)
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance.ESTIMATED if self.degraded else self.base
+
+
+class _Job:
+    """One read of a meter, done in the meter's reader thread."""
+
+    __slots__ = ("done", "error", "reading", "t_done", "t_start")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.reading: Reading | None = None
+        self.error: BaseException | None = None
+        self.t_start = 0.0
+        self.t_done = 0.0
+
+
+class _Reader:
+    """Reads one meter in a daemon thread, so that a read that blocks blocks only itself."""
+
+    def __init__(self, meter: Meter, clock: Callable[[], float]) -> None:
+        self.meter = meter
+        self._clock = clock
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.pending: _Job | None = None
+        self._thread = threading.Thread(target=self._run, name="lpm-energy-meter", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job.t_start = self._clock()
+                job.reading = self.meter.read()
+            except Exception as exc:  # reported by the Tracker, never raised
+                job.error = exc
+            with contextlib.suppress(Exception):
+                job.t_done = self._clock()
+            job.done.set()
+
+    @property
+    def stuck(self) -> bool:
+        """A read is still in progress (it did not return in time)."""
+        return self.pending is not None and not self.pending.done.is_set()
+
+    def start(self) -> _Job | None:
+        """Start a read; None while the previous read has not returned yet."""
+        if self.stuck:
+            return None
+        job = self.pending = _Job()
+        self._jobs.put(job)
+        return job
+
+    def read(self, timeout_s: float) -> tuple[Reading, float]:
+        """A read that waits at most ``timeout_s``, and its time (mid-way through it).
+
+        TimeoutError when it did not return in time.
+        """
+        job = self.start()
+        if job is None or not job.done.wait(timeout_s):
+            raise TimeoutError(f"no reading within {timeout_s:g} s (stuck meter)")
+        if job.error is not None:
+            raise job.error
+        assert job.reading is not None
+        return job.reading, 0.5 * (job.t_start + job.t_done)
+
+    def close(self) -> None:
+        """End the thread once its current read (if any) returns."""
+        self._jobs.put(None)
 
 
 @dataclass
 class _MeterState:
     meter: Meter
+    reader: _Reader
     failing: bool = False
     dropped: bool = False
     last_t: float = 0.0
@@ -74,7 +175,7 @@ class _Group:
     power: RunningStats = field(default_factory=RunningStats)
     # power of the segments that started after step s (s < EARLY_KEEP), summed per s
     early_power: dict[int, RunningStats] = field(default_factory=dict)
-    estimated: bool = False
+    provenance: dict[str, Provenance] = field(default_factory=dict)  # per device
 
     def add_step(self, duration_s: float) -> None:
         self.steps += 1
@@ -82,7 +183,7 @@ class _Group:
         if len(self.early_durations) < EARLY_KEEP:
             self.early_durations.append(duration_s)
 
-    def add_segment(self, power_w: float, dt: float, estimated: bool) -> None:
+    def add_segment(self, power_w: float, dt: float, provenance: dict[str, Provenance]) -> None:
         start_steps = self.steps_at_last_sample
         self.power.add(power_w, dt)
         if start_steps < EARLY_KEEP:
@@ -90,9 +191,35 @@ class _Group:
             if early is None:
                 early = self.early_power[start_steps] = self.power.like()
             early.add(power_w, dt)
-        self.estimated = self.estimated or estimated
+        for k, prov in provenance.items():
+            _note_provenance(self.provenance, k, prov)
 
-    def stats(self, warmup: int, window: str | None) -> StepStats:
+    def to_payload(self) -> dict:
+        """Everything :meth:`stats` needs, as plain types (sent between ranks)."""
+        return {
+            "steps": self.steps,
+            "durations": _rs_dict(self.durations),
+            "early_durations": list(self.early_durations),
+            "power": _rs_dict(self.power),
+            "early_power": [[k, _rs_dict(v)] for k, v in self.early_power.items()],
+            "provenance": {k: v.value for k, v in self.provenance.items()},
+        }
+
+    @classmethod
+    def from_payload(cls, d: dict) -> _Group:
+        """Inverse of :meth:`to_payload`."""
+        return cls(
+            steps=int(d["steps"]),
+            durations=RunningStats(**d["durations"]),
+            early_durations=[float(x) for x in d["early_durations"]],
+            power=RunningStats(**d["power"]),
+            early_power={int(k): RunningStats(**v) for k, v in d["early_power"]},
+            provenance={k: Provenance.parse(v) for k, v in d["provenance"].items()},
+        )
+
+    def stats(
+        self, warmup: int, window: str | None, fallback: Provenance = Provenance.ESTIMATED
+    ) -> StepStats:
         if warmup > EARLY_KEEP and self.steps > EARLY_KEEP:
             raise LpmError(f"warm-up can be changed afterwards only up to {EARLY_KEEP} steps")
         durations = self.durations.copy()
@@ -110,7 +237,9 @@ class _Group:
             duration_s_std=durations.std,
             power_w_mean=power.mean,
             power_w_std=power.std,
-            estimated=self.estimated,
+            provenance=Provenance.combine(self.provenance.values())
+            if self.provenance
+            else fallback,
             window=window,
             warmup_steps=warmup,
             power_samples=power.count,
@@ -126,6 +255,26 @@ class _Window:
     last_mark: float
     steps: int = 0
     energy: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+
+
+def _rs_dict(rs: RunningStats) -> dict:
+    return {
+        "count": rs.count,
+        "weight": rs.weight,
+        "_shift": rs._shift,
+        "_sum": rs._sum,
+        "_sum_sq": rs._sum_sq,
+    }
+
+
+def _note_provenance(into: dict[str, Provenance], key: str, prov: Provenance) -> None:
+    """Per device: ESTIMATED once any of its energy in this span was estimated."""
+    old = into.get(key)
+    if old is None or old is prov:
+        into[key] = prov
+    else:
+        into[key] = Provenance.ESTIMATED if Provenance.ESTIMATED in (old, prov) else old
 
 
 @dataclass
@@ -134,6 +283,77 @@ class _WindowAgg:
     duration_s: float = 0.0
     steps: int = 0
     energy: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    # one observation per closed occurrence, for window_stats()
+    occ_duration: RunningStats = field(default_factory=RunningStats)
+    occ_energy: RunningStats = field(default_factory=RunningStats)
+    occ_steps: RunningStats = field(default_factory=RunningStats)
+    early: list[tuple[float, float, int, str]] = field(default_factory=list)
+    late_provenance: set[Provenance] = field(default_factory=set)
+
+    def add_occurrence(
+        self, duration_s: float, energy_j: float, steps: int, provenance: Provenance
+    ) -> None:
+        self.occ_duration.add(duration_s)
+        self.occ_energy.add(energy_j)
+        self.occ_steps.add(float(steps))
+        if len(self.early) < EARLY_KEEP:
+            self.early.append((duration_s, energy_j, steps, provenance.value))
+        else:
+            self.late_provenance.add(provenance)
+
+    def to_payload(self) -> dict:
+        """Everything :meth:`stats` needs, as plain types (sent between ranks)."""
+        return {
+            "count": self.count,
+            "occ_duration": _rs_dict(self.occ_duration),
+            "occ_energy": _rs_dict(self.occ_energy),
+            "occ_steps": _rs_dict(self.occ_steps),
+            "early": [list(e) for e in self.early],
+            "late_provenance": [p.value for p in self.late_provenance],
+        }
+
+    @classmethod
+    def from_payload(cls, d: dict) -> _WindowAgg:
+        """Inverse of :meth:`to_payload` (the parts :meth:`stats` reads)."""
+        return cls(
+            count=int(d["count"]),
+            occ_duration=RunningStats(**d["occ_duration"]),
+            occ_energy=RunningStats(**d["occ_energy"]),
+            occ_steps=RunningStats(**d["occ_steps"]),
+            early=[(float(a), float(b), int(c), str(p)) for a, b, c, p in d["early"]],
+            late_provenance={Provenance.parse(p) for p in d["late_provenance"]},
+        )
+
+    def stats(self, name: str, skip: int) -> WindowStats:
+        if skip > EARLY_KEEP and self.count > EARLY_KEEP:
+            raise LpmError(f"window_stats can skip at most {EARLY_KEEP} occurrences")
+        if skip >= self.count:
+            raise LpmError(
+                f"window {name!r} closed {self.count} time(s): nothing is left after skipping "
+                f"{skip}; measure more occurrences or skip fewer"
+            )
+        duration, energy, steps = (
+            self.occ_duration.copy(),
+            self.occ_energy.copy(),
+            self.occ_steps.copy(),
+        )
+        for d, e, n, _ in self.early[:skip]:
+            duration.remove(d)
+            energy.remove(e)
+            steps.remove(float(n))
+        provs = {Provenance.parse(p) for *_, p in self.early[skip:]} | self.late_provenance
+        return WindowStats(
+            name=name,
+            count=duration.count,
+            duration_s_mean=duration.mean,
+            duration_s_std=duration.std,
+            energy_j_mean=energy.mean,
+            energy_j_std=energy.std,
+            steps_mean=steps.mean,
+            provenance=Provenance.combine(provs),
+            skip=skip,
+        )
 
 
 def _utc_now() -> str:
@@ -157,7 +377,9 @@ class Tracker:
     ``meters`` None detects them (:func:`lpm.energy.detect_meters`); ``interval_s`` is the
     sampling period; ``log_dir`` gets a JSON Lines run record; ``warmup_steps`` steps of
     each window name are left out of :meth:`step_stats`; ``cuda_sync`` synchronises CUDA at
-    window edges. ``clock`` (monotonic seconds) can be replaced in tests.
+    window edges; a meter read that takes longer than ``read_timeout_s`` counts as stuck
+    (its devices are estimated until it returns). ``clock`` (monotonic seconds) can be
+    replaced in tests.
     """
 
     def __init__(
@@ -174,6 +396,7 @@ class Tracker:
         cpu_scope: str = "process",
         checkpoint_s: float = 10.0,
         distributed_mode: bool | None = None,
+        read_timeout_s: float = READ_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not interval_s > 0:
@@ -182,7 +405,13 @@ class Tracker:
             raise LpmError(f"checkpoint_s must be a positive number of seconds, not {checkpoint_s}")
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
             raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
-        footprint(0.0, pue=pue, region=region)  # bad PUE or region: fail now, not at the end
+        if not read_timeout_s > 0:
+            raise LpmError(
+                f"read_timeout_s must be a positive number of seconds, not {read_timeout_s}"
+            )
+        # bad PUE or region: fail now, not at the end; the run keeps this intensity
+        self._intensity = footprint(0.0, pue=pue, region=region).intensity
+        self.read_timeout_s = float(read_timeout_s)
         self.interval_s = float(interval_s)
         self.log_dir = Path(log_dir) if log_dir is not None else None
         self.run_name = run_name
@@ -221,7 +450,9 @@ class Tracker:
         self._started_at = ""
         self._running = False
         self._final: RunSummary | None = None
-        self._merged_stats: dict[str, StepStats] | None = None
+        self._rank_groups: list[dict[str, _Group]] | None = None  # every rank's, after a job
+        self._rank_windows: list[dict[str, _WindowAgg]] | None = None
+        self._live: tuple[float, float, float, int, Provenance] | None = None
         self._dist: distributed.DistInfo | None = None
         self.context: dict = {}
         self.run_id = ""
@@ -282,7 +513,6 @@ class Tracker:
             }
         self._started_at = _utc_now()
         now = self._clock()
-        self._t0 = self._t_last = self._last_mark = self._last_checkpoint = now
         with self._lock:
             self._baseline(now)
         if self.log_dir is not None:
@@ -314,7 +544,8 @@ class Tracker:
                 self.end_window(self._open[-1].name)
             self._stop.set()
             if self._thread is not None:
-                self._thread.join(timeout=5.0)
+                # the sampler waits for a meter at most read_timeout_s per reading
+                self._thread.join(timeout=self.read_timeout_s + 5.0)
 
             def finish() -> RunSummary:
                 self._t_end = self._t_last
@@ -330,6 +561,8 @@ class Tracker:
             self._running = False
             if self._writer is not None:
                 self._writer.close()
+            for st in self._meters:
+                st.reader.close()
             if self._given_meters is None:  # close only the meters this Tracker made
                 for st in self._meters:
                     close = getattr(st.meter, "close", None)
@@ -412,6 +645,10 @@ class Tracker:
             agg.steps += w.steps
             for k, e in w.energy.items():
                 agg.energy[k] = agg.energy.get(k, 0.0) + e
+            for k, prov in w.provenance.items():
+                _note_provenance(agg.provenance, k, prov)
+            w_prov = self._provenance_of(w.provenance)
+            agg.add_occurrence(duration, sum(w.energy.values()), w.steps, w_prov)
             line = {
                 "type": "window",
                 "name": name,
@@ -421,6 +658,8 @@ class Tracker:
                 "duration_s": duration,
                 "steps": w.steps,
                 "energy_j": dict(w.energy),
+                "provenance": w_prov.value,
+                "provenance_by_device": {k: v.value for k, v in w.provenance.items()},
                 **self._totals_line(),
             }
             return line
@@ -458,15 +697,21 @@ class Tracker:
         """Per-step duration and power, mean ± std, for one window name (None: all steps).
 
         ``warmup_steps`` None uses the Tracker's. Under torch.distributed, after the run,
-        power is that of the whole job (summed over ranks).
+        power is that of the whole job (summed over ranks) for any ``warmup_steps``: each
+        rank's statistics are gathered at the end in a form that any warm-up can be taken
+        out of afterwards.
         """
         name = ALL_STEPS if window is None else window
         warm = self.warmup_steps if warmup_steps is None else warmup_steps
         if isinstance(warm, bool) or not isinstance(warm, int) or warm < 0:
             raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
-        merged = self._merged_stats
-        if merged is not None and warm == self.warmup_steps and name in merged:
-            return merged[name]
+        ranks = self._rank_groups
+        if ranks is not None:
+            per_rank = [g[name] for g in ranks if name in g and g[name].steps]
+            if per_rank:
+                return distributed.merge_stats(
+                    [g.stats(warm, window, self._run_provenance()) for g in per_rank]
+                )
         with self._lock:
             group = self._groups.get(name)
             if group is None or group.steps == 0:
@@ -475,7 +720,53 @@ class Tracker:
                     f"no steps were marked in window {window!r}; call t.step() inside "
                     f"`with t.window({window!r})` (windows with steps: {known or 'none'})"
                 )
-            return group.stats(warm, window)
+            return group.stats(warm, window, self._run_provenance())
+
+    def window_stats(self, name: str, *, skip: int = 0) -> WindowStats:
+        """Mean ± std of duration, energy and steps over the closed occurrences of a window.
+
+        One observation per occurrence (``with t.window(name)`` once per batch gives
+        per-batch statistics); the first ``skip`` occurrences (a warm-up) are left out.
+        LpmError when the window never closed or nothing is left after ``skip``. Under
+        torch.distributed, after the run, energy is that of the whole job (summed over
+        ranks) and durations are the mean over ranks.
+        """
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise LpmError(f"skip must be a whole number >= 0, not {skip!r}")
+        ranks = self._rank_windows
+        if ranks is not None:
+            per_rank = [w[name] for w in ranks if name in w and w[name].count]
+            if per_rank:
+                return distributed.merge_window_stats([a.stats(name, skip) for a in per_rank])
+        with self._lock:
+            agg = self._windows.get(name)
+            if agg is None or agg.count == 0:
+                closed = sorted(n for n, a in self._windows.items() if a.count)
+                raise LpmError(
+                    f"window {name!r} never closed; wrap the code in `with t.window({name!r}):` "
+                    f"(closed windows: {', '.join(closed) or 'none'})"
+                )
+            return agg.stats(name, skip)
+
+    def live(self) -> LiveSnapshot:
+        """The run as of the last completed meter reading: never reads a meter, never waits.
+
+        For progress bars: cheap, and it keeps its pace when a meter is slow or stuck
+        (then ``stale`` is True, or the stuck meter's devices turn ESTIMATED).
+        """
+        state = self._live  # one reference, replaced whole after each reading: no lock
+        if state is None:
+            raise LpmError("this Tracker was never started; use `with Tracker() as t:`")
+        t_read, duration, energy, steps, prov = state
+        age = max(self._clock() - t_read, 0.0) if self._running else 0.0
+        return LiveSnapshot(
+            duration_s=duration,
+            it_energy_j=energy,
+            steps=steps,
+            provenance=prov,
+            age_s=age,
+            stale=self._running and age > STALE_INTERVALS * self.interval_s + self.read_timeout_s,
+        )
 
     def note(self, message: str) -> None:
         """Record a fact about the measurement in the run (``faults``) without logging it."""
@@ -515,15 +806,17 @@ class Tracker:
         used_keys: set[str] = set()
         used_names: set[str] = set()
         for mi, m in enumerate(meters):
-            self._meters.append(_MeterState(m))
+            st = _MeterState(m, _Reader(m, self._clock))
+            self._meters.append(st)
             labels = tuple(getattr(m, "devices", ()) or ())
             ids = tuple(getattr(m, "device_ids", ()) or ())
+            base = meter_provenance(m)
             try:
-                first = m.read()
+                first, _ = st.reader.read(self.read_timeout_s)
                 labels = first.devices
             except Exception as exc:
                 self._fault(f"{m.name}: first reading failed ({exc}); meter left out")
-                self._meters[-1].dropped = True
+                st.dropped = True
                 continue
             for di, label in enumerate(labels):
                 if di < len(ids):
@@ -540,33 +833,52 @@ class Tracker:
                     name, n = f"{label} #{n}", n + 1
                 used_keys.add(key)
                 used_names.add(name)
-                self._devices.append(
-                    _Device(key, name, m.kind, mi, di, estimated=bool(m.estimated))
-                )
+                self._devices.append(_Device(key, name, m.kind, mi, di, base=base))
 
     def _baseline(self, now: float) -> None:
+        """Every meter's first counted reading; the run starts at their mean time."""
+        times = []
+        readings: list[Reading | None] = []
+        for st in self._meters:
+            r = None
+            if not st.dropped:
+                try:
+                    r, t_read = st.reader.read(self.read_timeout_s)
+                    times.append(t_read)
+                except Exception as exc:
+                    self._fault(f"{st.meter.name}: reading failed at start ({exc}); meter left out")
+                    st.dropped = True
+            readings.append(r)
+        if times:
+            now = sum(times) / len(times)
+        self._t0 = self._t_last = self._last_mark = self._last_checkpoint = now
         for mi, st in enumerate(self._meters):
             st.last_t = now
-            if st.dropped:
-                continue
-            try:
-                r = st.meter.read()
-            except Exception as exc:
-                self._fault(f"{st.meter.name}: reading failed at start ({exc}); meter left out")
-                st.dropped = True
+            r = readings[mi]
+            if r is None:
                 continue
             for dev in self._devices:
                 if dev.meter == mi and dev.index < len(r.energy_j):
                     dev.last_j = r.energy_j[dev.index]
-                    dev.estimated = dev.estimated or r.estimated[dev.index]
+                    seen = _segment_provenance(dev.base, r.provenance[dev.index])
+                    dev.degraded = dev.degraded or seen is not dev.base
+        self._update_live(now)
 
-    def _read_meter(self, mi: int, now: float) -> Reading | None:
-        """One meter's reading; on failure an estimate from its mean power so far."""
+    def _read_meter(self, mi: int, now: float, job: _Job | None) -> Reading | None:
+        """One meter's reading; when it failed or is stuck, an estimate from its mean power."""
         st = self._meters[mi]
         if st.dropped:
             return None
         try:
-            r = st.meter.read()
+            if job is None or not job.done.is_set():
+                raise TimeoutError(
+                    f"no reading within {self.read_timeout_s:g} s (stuck meter); the job goes on"
+                )
+            if job.error is not None:
+                raise job.error
+            r = job.reading
+            if not isinstance(r, Reading):
+                raise TypeError(f"read() returned {type(r).__name__}, not a Reading")
             if st.failing:
                 # it works again: re-base on its own counter, the gap was estimated
                 st.failing = False
@@ -597,7 +909,7 @@ class Tracker:
             return Reading(
                 energy_j=tuple(energies),
                 devices=tuple(d.name for d in sorted(devs, key=lambda d: d.index)),
-                estimated=(True,) * len(energies),
+                provenance=(Provenance.ESTIMATED,) * len(energies),
             )
 
     def _sample(self, then: Callable[[], Any] | None = None) -> Any:
@@ -606,15 +918,26 @@ class Tracker:
         Meter reads hold only the read lock, so a slow or stuck meter never blocks
         :meth:`step`; the state is updated under the state lock (callers must not hold it).
         """
-        if not self._read_lock.acquire(timeout=READ_TIMEOUT_S):
-            # a meter read is stuck in the sampler thread: go on without a fresh reading
-            self._fault(f"meter readings blocked for over {READ_TIMEOUT_S:g} s; edge not read")
+        wait_s = self.read_timeout_s + 1.0
+        if not self._read_lock.acquire(timeout=wait_s):
+            # another reading is waiting for a meter: go on without a fresh reading
+            self._fault(f"meter readings blocked for over {wait_s:g} s; edge not read")
             with self._lock:
                 return then() if then is not None else None
         try:
             before = self._clock()
-            readings = [self._read_meter(mi, before) for mi in range(len(self._meters))]
-            now = 0.5 * (before + self._clock())  # the readings' time: mid-way through them
+            jobs = [None if st.dropped else st.reader.start() for st in self._meters]
+            deadline = time.monotonic() + self.read_timeout_s
+            for job in jobs:
+                if job is not None:
+                    job.done.wait(max(deadline - time.monotonic(), 0.0))
+            done = [j for j in jobs if j is not None and j.done.is_set() and j.error is None]
+            readings = [self._read_meter(mi, before, jobs[mi]) for mi in range(len(self._meters))]
+            # the readings' time: mid-way through them
+            if done:
+                now = 0.5 * (min(j.t_start for j in done) + max(j.t_done for j in done))
+            else:
+                now = before
             with self._lock:
                 self._apply(now, readings)
                 result = then() if then is not None else None
@@ -631,7 +954,7 @@ class Tracker:
     def _apply(self, now: float, readings: list[Reading | None]) -> None:
         """Add one reading of every meter to the state. Caller holds both locks."""
         deltas: dict[str, float] = {}
-        seg_estimated = False
+        seg_prov: dict[str, Provenance] = {}
         for dev in self._devices:
             r = readings[dev.meter]
             if r is None or dev.index >= len(r.energy_j):
@@ -651,18 +974,20 @@ class Tracker:
                 delta = 0.0
             dev.last_j = e
             dev.total_j += delta
-            dev.estimated = dev.estimated or r.estimated[dev.index]
-            seg_estimated = seg_estimated or dev.estimated
+            seen = _segment_provenance(dev.base, r.provenance[dev.index])
+            dev.degraded = dev.degraded or seen is not dev.base
+            seg_prov[dev.key] = seen
             deltas[dev.key] = delta
         dt = now - self._t_last
         self._t_last = max(now, self._t_last)
         for w in self._open:
             for k, d in deltas.items():
                 w.energy[k] = w.energy.get(k, 0.0) + d
-        if dt >= MIN_SEGMENT_S:
+                _note_provenance(w.provenance, k, seg_prov[k])
+        if dt >= MIN_SEGMENT_S and deltas:
             power = sum(deltas.values()) / dt
             for g in self._active:
-                g.add_segment(power, dt, seg_estimated)
+                g.add_segment(power, dt, seg_prov)
         for g in self._active:
             g.steps_at_last_sample = g.steps
         for st in self._meters:
@@ -671,13 +996,32 @@ class Tracker:
                 for msg in list(notices):
                     self._fault(msg)
                 notices.clear()
+        self._update_live(now)
+
+    def _update_live(self, now: float) -> None:
+        """Publish the state after this reading for :meth:`live` (caller holds the lock)."""
+        self._live = (
+            now,
+            max(self._t_last - self._t0, 0.0),
+            sum(d.total_j for d in self._devices),
+            self._steps,
+            self._run_provenance(),
+        )
+
+    def _run_provenance(self) -> Provenance:
+        return Provenance.combine(d.provenance for d in self._devices)
+
+    def _provenance_of(self, by_key: dict[str, Provenance]) -> Provenance:
+        """A span's provenance from its devices'; with none yet, the run's devices'."""
+        return Provenance.combine(by_key.values()) if by_key else self._run_provenance()
 
     def _totals_line(self) -> dict:
         return {
             "elapsed_s": self._t_last - self._t0,
             "steps_total": self._steps,
             "totals_j": {d.key: d.total_j for d in self._devices},
-            "estimated_keys": [d.key for d in self._devices if d.estimated],
+            "provenance_by_device": {d.key: d.provenance.value for d in self._devices},
+            "estimated_keys": [d.key for d in self._devices if d.provenance.is_estimated],
         }
 
     def _loop(self) -> None:
@@ -727,9 +1071,16 @@ class Tracker:
             "interval_s": self.interval_s,
             "pue": self.pue,
             "region": self.region,
+            "intensity": self._intensity.to_dict(),
             "warmup_steps": self.warmup_steps,
             "devices": [
-                {"key": d.key, "name": d.name, "kind": d.kind, "estimated": d.estimated}
+                {
+                    "key": d.key,
+                    "name": d.name,
+                    "kind": d.kind,
+                    "provenance": d.provenance.value,
+                    "estimated": d.provenance.is_estimated,
+                }
                 for d in self._devices
             ],
             "context": self.context,
@@ -739,7 +1090,7 @@ class Tracker:
         end = self._t_end if self._t_end is not None else self._t_last
         return max(end - self._t0, 0.0)
 
-    def _windows_dict(self, kinds: dict[str, str], estimated: set[str]) -> dict[str, dict]:
+    def _windows_dict(self, kinds: dict[str, str]) -> dict[str, dict]:
         out = {}
         for name, agg in self._windows.items():
             if agg.count == 0:
@@ -757,7 +1108,7 @@ class Tracker:
                 "mean_power_w": total / agg.duration_s if agg.duration_s > 0 else 0.0,
                 "by_kind_j": by_kind,
                 "energy_by_device_j": dict(agg.energy),
-                "estimated": any(k in estimated for k in agg.energy),
+                **_window_provenance(agg.provenance, kinds, self._run_provenance()),
             }
         return out
 
@@ -770,23 +1121,23 @@ class Tracker:
                 energy_j=d.total_j,
                 energy_kwh=d.total_j / J_PER_KWH,
                 mean_power_w=d.total_j / duration if duration > 0 else 0.0,
-                estimated=d.estimated,
+                provenance=d.provenance,
                 device_id=d.key,
             )
             for d in self._devices
         ]
         kinds = {d.key: d.kind for d in self._devices}
-        estimated = {d.key for d in self._devices if d.estimated}
         step_stats = {}
+        fallback = self._run_provenance()
         for name, g in self._groups.items():
             if g.steps:
                 with contextlib.suppress(LpmError):
                     window = None if name == ALL_STEPS else name
-                    step_stats[name] = g.stats(self.warmup_steps, window).to_dict()
+                    step_stats[name] = g.stats(self.warmup_steps, window, fallback).to_dict()
         return self._make_summary(
             components,
             duration,
-            self._windows_dict(kinds, estimated),
+            self._windows_dict(kinds),
             self._steps,
             step_stats,
             complete,
@@ -802,7 +1153,8 @@ class Tracker:
         complete: bool,
     ) -> RunSummary:
         it_kwh = sum(c.energy_kwh for c in components)
-        fp = footprint(it_kwh, pue=self.pue, region=self.region)
+        # the intensity chosen at the start, so that a run's CO2e never changes mid-run
+        fp = footprint(it_kwh, pue=self.pue, intensity=self._intensity)
         faults = list(self._faults)
         if self._fault_count > len(faults):
             faults.append(f"... and {self._fault_count - len(faults)} more")
@@ -815,7 +1167,6 @@ class Tracker:
             components=components,
             windows=windows,
             steps=steps,
-            estimated=any(c.estimated for c in components),
             context=self.context,
             footprint=fp,
             complete=complete,
@@ -836,6 +1187,8 @@ class Tracker:
             "components": [c.to_dict() for c in local.components],
             "windows": local.windows,
             "step_stats": local.step_stats,
+            "groups": {name: g.to_payload() for name, g in self._groups.items() if g.steps},
+            "window_aggs": {n: a.to_payload() for n, a in self._windows.items() if a.count},
             "faults": local.faults,
         }
         try:
@@ -860,7 +1213,7 @@ class Tracker:
                         ce.energy_j,
                         ce.energy_kwh,
                         ce.energy_j / duration if duration > 0 else 0.0,
-                        ce.estimated,
+                        ce.provenance,
                         ce.device_id,
                     )
                 names.add(ce.name)
@@ -876,25 +1229,39 @@ class Tracker:
                         "duration_s": w["duration_s"],
                         "steps": w["steps"],
                         "energy_by_device_j": {},
-                        "estimated": False,
+                        "provenance_by_device": {},
                     },
                 )
                 for k, e in w.get("energy_by_device_j", {}).items():
                     m["energy_by_device_j"].setdefault(k, e)
-                m["estimated"] = m["estimated"] or w.get("estimated", False)
+                for k, prov in w.get("provenance_by_device", {}).items():
+                    m["provenance_by_device"].setdefault(k, prov)
+        run_prov = Provenance.combine(c.provenance for c in comps.values())
         for m in windows.values():
             total = sum(m["energy_by_device_j"].values())
             by_kind: dict[str, float] = {}
             for k, e in m["energy_by_device_j"].items():
                 by_kind[kinds.get(k, "other")] = by_kind.get(kinds.get(k, "other"), 0.0) + e
+            by_device = {k: Provenance.parse(v) for k, v in m.pop("provenance_by_device").items()}
             m.update(
                 energy_j=total,
                 energy_kwh=total / J_PER_KWH,
                 mean_power_w=total / m["duration_s"] if m["duration_s"] > 0 else 0.0,
                 by_kind_j=by_kind,
+                **_window_provenance(by_device, kinds, run_prov),
             )
-        merged_stats = distributed.merge_step_stats([p["step_stats"] for p in everyone])
-        self._merged_stats = merged_stats
+        self._rank_groups = [
+            {n: _Group.from_payload(g) for n, g in p.get("groups", {}).items()} for p in everyone
+        ]
+        self._rank_windows = [
+            {n: _WindowAgg.from_payload(a) for n, a in p.get("window_aggs", {}).items()}
+            for p in everyone
+        ]
+        merged_stats = {}
+        for name in dict.fromkeys(n for g in self._rank_groups for n in g):
+            window = None if name == ALL_STEPS else name
+            with contextlib.suppress(LpmError):
+                merged_stats[name] = self.step_stats(window)
         self.context["distributed"]["ranks"] = [
             {"rank": p["rank"], "host": p["host"], "duration_s": p["duration_s"]} for p in everyone
         ]
@@ -910,3 +1277,19 @@ class Tracker:
             {k: v.to_dict() for k, v in merged_stats.items()},
             True,
         )
+
+
+def _window_provenance(
+    by_device: dict[str, Provenance], kinds: dict[str, str], fallback: Provenance
+) -> dict:
+    """The provenance keys of a window in a summary: overall, per kind, per device."""
+    per_kind: dict[str, list[Provenance]] = {}
+    for k, prov in by_device.items():
+        per_kind.setdefault(kinds.get(k, "other"), []).append(prov)
+    total = Provenance.combine(by_device.values()) if by_device else fallback
+    return {
+        "provenance": total.value,
+        "provenance_by_kind": {k: Provenance.combine(v).value for k, v in per_kind.items()},
+        "provenance_by_device": {k: v.value for k, v in by_device.items()},
+        "estimated": total.is_estimated,
+    }
