@@ -95,6 +95,7 @@ def point(
         "ci95_half_pct": half_pct,
         "error_pct": error_pct(predicted, actual_kwh),
         "inside_ci95": inside((lo, hi), actual_kwh),
+        "inside_std": abs(predicted - actual_kwh) <= float(prediction.energy_kwh_std),
         "predicted_duration_s": float(prediction.duration_s_mean),
     }
 
@@ -139,8 +140,8 @@ def markdown_table(data: dict[str, Any]) -> str:
     """The RESULTS.md table of a backtest (one row per phase and fraction)."""
     lines = [
         "| phase | from the first | measured | predicted kWh ± std | 95 % interval, kWh "
-        "| actual kWh | error | inside 95 %? |",
-        "| --- | ---: | ---: | --- | --- | ---: | ---: | :---: |",
+        "| actual kWh | error | inside 95 %? | inside ± std? |",
+        "| --- | ---: | ---: | --- | --- | ---: | ---: | :---: | :---: |",
     ]
     for phase, run in data["runs"].items():
         for p in run["from"]:
@@ -150,7 +151,8 @@ def markdown_table(data: dict[str, Any]) -> str:
                 f"(+{p['warmup']} warm-up) | {p['predicted_kwh']:.4g} ± "
                 f"{p['predicted_kwh_std']:.2g} | [{lo:.4g}, {hi:.4g}] "
                 f"(±{p['ci95_half_pct']:.2g} %) | {run['actual_kwh']:.4g} "
-                f"| {p['error_pct']:+.2f} % | {'yes' if p['inside_ci95'] else '**no**'} |"
+                f"| {p['error_pct']:+.2f} % | {'yes' if p['inside_ci95'] else '**no**'} "
+                f"| {'yes' if p['inside_std'] else 'no'} |"
             )
     return "\n".join(lines)
 
@@ -315,6 +317,7 @@ def _window_s(result: Any, window: str) -> float | None:
 
 
 def _predict_synthesis(res: Any, steps: int, samples: int) -> Any:
+    """The study's synthesis prediction (``lpm.study.records.synthesis_part``) from a run."""
     from lpm.energy import predict_synthesis
 
     return predict_synthesis(
@@ -325,6 +328,8 @@ def _predict_synthesis(res: Any, steps: int, samples: int) -> Any:
         fixed_j_std=res.fixed_per_sample_j_std,
         fixed_s_mean=res.fixed_per_sample_s_mean,
         fixed_s_std=res.fixed_per_sample_s_std,
+        fixed_count=res.samples_measured,
+        fixed_provenance=res.provenance,
     )
 
 
@@ -411,10 +416,10 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=10_000, help="long training run")
+    parser.add_argument("--iterations", type=int, default=12_000, help="long training run")
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--samples", type=int, default=200, help="long sampling run")
-    parser.add_argument("--steps", type=int, default=100, help="denoising steps per sample")
+    parser.add_argument("--steps", type=int, default=200, help="denoising steps per sample")
     parser.add_argument("--sampler", default="ddim")
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--model", default="small")

@@ -50,6 +50,7 @@ def test_point_reports_miss_and_hit(bt):
     miss = bt.point(0.01, 30, 10, _prediction(1.2, 0.3, 1.1, 1.3), actual_kwh=1.0)
     assert miss["error_pct"] == pytest.approx(20.0)
     assert miss["inside_ci95"] is False
+    assert miss["inside_std"] is True  # |1.2 - 1.0| <= 0.3
     assert miss["ci95_kwh"] == [1.1, 1.3]
     assert miss["ci95_half_pct"] == pytest.approx(100 * 0.1 / 1.2)
     hit = bt.point(0.1, 300, 10, _prediction(0.95, 0.3, 0.9, 1.05), actual_kwh=1.0)
@@ -90,4 +91,22 @@ def test_markdown_table_flags_misses(bt):
     table = bt.markdown_table(data).splitlines()
     assert len(table) == 4
     assert "+20.00 %" in table[2] and "**no**" in table[2]
-    assert "-5.00 %" in table[3] and "| yes |" in table[3]
+    assert "-5.00 %" in table[3] and "| yes | yes |" in table[3]
+
+
+def test_data_file_shape_is_what_the_report_reads(bt):
+    from lpm.report.sources import backtest_from_mapping
+
+    run = {
+        "setup": "2D small 32², batch 2",
+        "unit": "iterations",
+        "target": 3000,
+        "actual_kwh": 1.0,
+        "provenance": "estimated",
+        "from": [bt.point(0.01, 30, 10, _prediction(1.2, 0.3, 1.1, 1.3), 1.0)],
+    }
+    data = {"schema": bt.SCHEMA, "machine": "m", "date": "2026-12-01", "command": "c"}
+    parsed = backtest_from_mapping({**data, "runs": {"training": run}})
+    p = parsed.run("training").points[0]
+    assert (p.measured, p.inside_ci95, p.ci95_kwh) == (30, False, (1.1, 1.3))
+    assert str(parsed.run("training").provenance) == "estimated"
