@@ -157,13 +157,13 @@ def test_backtest_is_quoted_next_to_the_prediction(tmp_path: Path) -> None:
     out = build_report(tmp_path, backtest_path=bt)
     html = out.html.read_text(encoding="utf-8")
     assert "no backtest on record" not in html
-    assert "off by +4.0 %" in html  # from 1 % of the run
+    assert "+4.0 % when predicted from 1% of 3,000 iterations" in html
     claim = next(c for c in out.claims if c.key == "prediction")
     assert claim.verdict == "backtested" and claim.basis == "model"
     backtest = next(t for t in tables(html) if t["heading"] == "How good is the prediction")
     assert len(backtest["rows"]) == 8  # 2 phases x 4 fractions
     absolute = next(c for c in out.claims if c.key == "absolute-training-2d")
-    assert "± " in absolute.run and "expected error of the prediction: backtest" in absolute.run
+    assert "± " in absolute.run and "expected error of the prediction: +4.0 %" in absolute.run
 
     missing = build_report(tmp_path, backtest_path=tmp_path / "none.json")
     html = missing.html.read_text(encoding="utf-8")
@@ -184,7 +184,7 @@ def test_unreadable_backtest_is_a_note_not_a_crash(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("provenance", "words"),
     [
-        (Provenance.SIMULATED, "simulated (fixed watts set by the user"),
+        (Provenance.SIMULATED, "all 2 scenarios simulated (simulated: fixed watts set by the user"),
         (Provenance.MEASURED, "power: measured by energy counters, as in the paper"),
     ],
 )

@@ -21,7 +21,9 @@ _EXPORTS = {
     "analyze": "analysis",
     "ReportOutput": "build",
     "build_report": "build",
+    "Basis": "claims",
     "Claim": "claims",
+    "compute_claims": "claims",
     "FigureResult": "figures",
     "make_figures": "figures",
     "ReportSpec": "results",
@@ -31,6 +33,8 @@ _EXPORTS = {
     "PhaseEnergy": "scenarios",
     "Scenario": "scenarios",
     "scenario_from_record": "scenarios",
+    "Backtest": "sources",
+    "read_backtest": "sources",
 }
 
 __all__ = sorted(_EXPORTS)

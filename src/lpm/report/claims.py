@@ -143,20 +143,20 @@ def _find(series: Iterable[Series], name: str) -> Series | None:
 
 
 PROVENANCE_WORDS = {
-    Provenance.MEASURED: "measured by energy counters (NVML, RAPL)",
-    Provenance.ESTIMATED: "estimated (no energy counter: CPU time × TDP, memory × W/GB)",
-    Provenance.SIMULATED: "simulated (fixed watts set by the user, not this machine)",
-    Provenance.MIXED: "mixed (some parts measured, others estimated or simulated)",
+    Provenance.MEASURED: "hardware energy counters (NVML, RAPL)",
+    Provenance.ESTIMATED: "no energy counter: CPU time × TDP, memory × W per GB",
+    Provenance.SIMULATED: "fixed watts set by the user (--simulate-*), not this machine",
+    Provenance.MIXED: "some parts measured, others estimated or simulated",
 }
 
 
 def provenance_text(provenances: Iterable[Provenance]) -> str:
-    """'estimated (…)' for one kind, else '2 measured, 1 estimated' for a mix."""
+    """'estimated' for one kind, else 'mixed: 2 measured, 1 estimated'."""
     counts = Counter(Provenance.parse(p) for p in provenances)
     if not counts:
         return "no energy"
     if len(counts) == 1:
-        return PROVENANCE_WORDS[next(iter(counts))]
+        return next(iter(counts)).value
     return "mixed: " + ", ".join(f"{n} {p.value}" for p, n in counts.most_common())
 
 
@@ -169,7 +169,7 @@ def _rests_on(series: Iterable[Series | None]) -> tuple[Provenance | None, str]:
 
 def _count_text(provs: list[Provenance]) -> str:
     n = len(provs)
-    return f"{n} prediction{'s' if n != 1 else ''}: {provenance_text(provs)}"
+    return f"{n} prediction{'s' if n != 1 else ''}, {provenance_text(provs)}"
 
 
 def hardware_text(hardware: dict[str, Any]) -> str:
@@ -190,8 +190,13 @@ def hardware_text(hardware: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else "unknown hardware"
 
 
-def backtest_text(backtest: Backtest | None, phase: str, fraction: float | None = None) -> str:
-    """The backtest's error for a phase's prediction, nearest to ``fraction`` measured."""
+def backtest_text(
+    backtest: Backtest | None, phase: str, fraction: float | None = None, *, where: bool = False
+) -> str:
+    """The backtest's error for a phase's prediction, at the share nearest ``fraction``.
+
+    ``where`` adds the machine, date and setup of the backtest.
+    """
     if backtest is None:
         return "no backtest on record"
     run = backtest.run(phase)
@@ -200,15 +205,16 @@ def backtest_text(backtest: Backtest | None, phase: str, fraction: float | None 
         return f"no {phase} backtest on record"
     inside = "inside" if point.inside_ci95 else "outside"
     text = (
-        f"backtest ({backtest.machine}, {backtest.date}, {run.setup}): predicted from "
-        f"{point.fraction:.0%} of {run.target:,} {run.unit}, off by {point.error_pct:+.1f} % "
-        f"(measured total {inside} the 95 % interval)"
+        f"{point.error_pct:+.1f} % when predicted from {point.fraction:.0%} of "
+        f"{run.target:,} {run.unit} (backtest; measured total {inside} the 95 % interval)"
     )
+    if where:
+        text += f" on {backtest.machine}, {backtest.date}, {run.setup}"
     smallest = min(p.fraction for p in run.points)
     if fraction is not None and fraction < smallest / 2:
         text += (
-            f"; this run predicts from {_share_pct(fraction)} of its target, less than any "
-            "backtested fraction, so its error may be larger"
+            f"; this run predicts from {_share_pct(fraction)} of its target, below every "
+            "backtested share, so its error may be larger"
         )
     return text
 
@@ -243,12 +249,15 @@ class _Context:
         if self.provenances and all(p.is_measured for p in self.provenances):
             return "power: measured by energy counters, as in the paper (Carbontracker)"
         counts = Counter(self.provenances)
-        parts = ", ".join(f"{n} {p.value}" for p, n in counts.most_common())
-        kinds = "; ".join(PROVENANCE_WORDS[p] for p in counts if not p.is_measured)
-        return (
-            f"power: of {self.n} scenarios {parts} — {kinds}; the paper measured GPU and "
-            "CPU with Carbontracker"
-        )
+        if len(counts) == 1:
+            (prov,) = counts
+            parts = f"all {self.n} scenarios {prov.value}"
+        else:
+            parts = f"of {self.n} scenarios " + ", ".join(
+                f"{n} {p.value}" for p, n in counts.most_common()
+            )
+        kinds = "; ".join(f"{p.value}: {PROVENANCE_WORDS[p]}" for p in counts if not p.is_measured)
+        return f"power: {parts} ({kinds}); the paper measured GPU and CPU with Carbontracker"
 
     def budget_reason(self) -> str:
         train = "/".join(map(str, self.train_measured)) or "?"
@@ -703,7 +712,7 @@ def _prediction(ctx: _Context) -> Claim:
         ]
         fraction = min(fractions) if fractions else None
         share = f" (from {_share_pct(fraction)} of its target at least)" if fraction else ""
-        parts.append(f"{phase}{share}: {backtest_text(backtest, phase, fraction)}")
+        parts.append(f"{phase}{share}: {backtest_text(backtest, phase, fraction, where=True)}")
     run = "this run predicts each target the same way; " + "; ".join(parts)
     if backtest is None:
         verdict, provenance, rests_on = NO_BACKTEST, None, "the prediction rule only"

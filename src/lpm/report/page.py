@@ -191,15 +191,25 @@ def _figure(fig: FigureResult) -> str:
 
 
 def _measure_text(measured: dict[str, Any]) -> str:
+    """'20 (+2) it., 4 (+1) samples': measured after the warm-up (in brackets)."""
     if not measured:
         return "–"
-    return _e(", ".join(f"{k} {v}" for k, v in measured.items() if v is not None))
+    parts = [
+        f"{measured.get('train_iterations', '?')} (+{measured.get('warmup_iterations', 0)}) it.",
+        f"{measured.get('samples', '?')} (+{measured.get('warmup_samples', 0)}) samples",
+    ]
+    if measured.get("sample_steps"):
+        parts.append(f"at {measured['sample_steps']} steps")
+    return "<br>".join(_e(p) for p in parts)
 
 
-def _flops_per_j(energy: PhaseEnergy | None) -> str:
-    if energy is None or energy.flops_per_joule is None:
-        return "unknown" if energy is not None else "–"
-    return _num(energy.flops_per_joule)
+def _flops_per_j(training: PhaseEnergy | None, synthesis: PhaseEnergy | None) -> str:
+    def one(energy: PhaseEnergy | None) -> str:
+        if energy is None:
+            return "–"
+        return "unknown" if energy.flops_per_joule is None else _num(energy.flops_per_joule)
+
+    return f"{one(training)} / {one(synthesis)}"
 
 
 def _fixed_cell(m: SynthesisMeasurement | None) -> str:
@@ -241,7 +251,6 @@ def _scenarios(analysis: Analysis) -> str:
         rows.append(
             (
                 _e(s.scenario_id),
-                _e(f"{s.dims}D"),
                 _e(s.size_label),
                 _e(s.model),
                 _e(s.processes),
@@ -252,26 +261,23 @@ def _scenarios(analysis: Analysis) -> str:
                 _pmp(ye and ye.it_energy_kwh, ye and ye.it_energy_kwh_std, ye and ye.provenance),
                 _pmp(y and y.co2e_kg, y and y.co2e_kg_std, y and y.provenance),
                 _fixed_cell(s.sample_measurement),
-                _flops_per_j(te),
-                _flops_per_j(ye),
+                _flops_per_j(te, ye),
                 _provenance_cell(analysis, item),
             )
         )
     headers = (
         "scenario",
-        "dims",
         "size",
         "model",
-        "processes",
+        "proc.",
         "sampler, steps",
-        "measured budget",
+        "measured (+warm-up)",
         "training IT kWh",
         "training kg CO2e",
         "synthesis IT kWh",
         "synthesis kg CO2e",
         "fixed J per sample (share)",
-        "training FLOP/J",
-        "synthesis FLOP/J",
+        "FLOP/J training / synthesis",
         "provenance",
     )
     base = analysis.base
@@ -291,7 +297,7 @@ def _scenarios(analysis: Analysis) -> str:
         f"measured steps. {_expected_error(analysis)} FLOP/J is 'unknown' where the FLOPs "
         "could not be counted.</p>" + _legend()
     )
-    return intro + _table(headers, rows, set(range(7, 14)))
+    return intro + _table(headers, rows, set(range(6, 12)))
 
 
 def _synthesis(analysis: Analysis, claims: Sequence[Claim]) -> str:
@@ -437,7 +443,7 @@ def _measured_vs_estimated(analysis: Analysis) -> str:
         "energy per iteration, per denoising step and per sample besides its steps (the "
         "fixed cost) was measured as mean ± std over the steps after a warm-up. How each "
         f"energy was obtained is its provenance ({_e(kinds)} scenarios): "
-        + "; ".join(f"{_e(p.value)} = {_e(PROVENANCE_WORDS[p])}" for p in PROVENANCE_MARKS)
+        + "; ".join(f"{_e(p.value)}: {_e(PROVENANCE_WORDS[p])}" for p in PROVENANCE_MARKS)
         + ".</li>",
         "<li><b>Predicted</b>: the training target is the measured mean per iteration × "
         "the iterations; the synthesis target is samples × (fixed cost + steps × the "
