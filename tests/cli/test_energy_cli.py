@@ -103,6 +103,8 @@ def test_runs_show_and_export(capsys, tmp_path) -> None:
     assert shown["it_energy_kwh"] == pytest.approx(tracked["it_energy_kwh"])
     code, out, _ = run(["runs", "show", tracked["run_record"]], capsys)
     assert code == 0 and "finished" in out and "gpu:1 (simulated)" in out
+    assert "energy is simulated: all simulated" in out
+    assert "measured" not in out.replace("no device was measured", "")
 
     csv_path = tmp_path / "emissions.csv"
     code, out, _ = run(["runs", "export", str(tmp_path), "--csv", str(csv_path)], capsys)
@@ -111,6 +113,7 @@ def test_runs_show_and_export(capsys, tmp_path) -> None:
         (row,) = list(csv.DictReader(fh))
     assert float(row["energy_consumed"]) == pytest.approx(tracked["it_energy_kwh"])
     assert row["run_id"] == tracked["run_id"]
+    assert row["provenance"] == "simulated" and row["provenance_parts"] == "all simulated"
 
     code, _, err = run(["runs", "export", str(tmp_path), "--csv", str(tmp_path)], capsys)
     one_line_error(code, err, "is a folder")
@@ -133,6 +136,10 @@ def test_hardware_explains_every_component(capsys, tmp_path) -> None:
     status = {c["component"]: c["status"] for c in data["components"]}
     assert status["cpu"] == "measured" and status["dram"] == "measured"
     assert "gpu" in status
+    prov = {c["component"]: c["provenance"] for c in data["components"]}
+    assert prov["cpu"] == prov["dram"] == "measured"
+    assert prov["gpu"] in (None, "measured")  # None: no GPU here
+    assert {m["provenance"] for m in data["meters"] if m["kind"] != "gpu"} == {"measured"}
     assert data["cpu_power_model"]["w_per_core"] > 0
     code, out, _ = run(["hardware", "--powercap-root", str(tmp_path / "none")], capsys)
     assert code == 0
@@ -174,3 +181,71 @@ def test_kill_9_of_lpm_track_keeps_the_totals_so_far(tmp_path, capsys) -> None:
     assert shown["duration_s"] > 0
     assert shown["it_energy_kwh"] * 3.6e6 == pytest.approx(100.0 * shown["duration_s"], rel=0.05)
     assert sorted(c["kind"] for c in shown["components"]) == ["gpu", "gpu"]
+
+
+def _values(obj: object) -> list[object]:
+    if isinstance(obj, dict):
+        return [v for x in obj.values() for v in _values(x)]
+    if isinstance(obj, list):
+        return [v for x in obj for v in _values(x)]
+    return [obj]
+
+
+def test_track_with_simulated_gpus_says_simulated_and_never_measured(capsys, tmp_path) -> None:
+    argv = ["track", "--simulate-gpus", "4", "--simulate-gpu-watts", "300", "--json"]
+    argv += ["--log-dir", str(tmp_path), "--", "sleep", "2"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    data = json.loads(out)
+    comps = data["components"]
+    assert len(comps) == 4
+    assert all(c["provenance"] == "simulated" and c["estimated"] is False for c in comps)
+    assert data["provenance"] == "simulated" and data["provenance_parts"] == "all simulated"
+    assert data["provenance_by_kind"] == {"gpu": "simulated"}
+    assert "measured" not in _values(data)  # no value anywhere says measured
+    assert data["it_energy_kwh"] == pytest.approx(4 * 300 * data["duration_s"] / 3.6e6, rel=0.05)
+    # the record says the same when it is read back, and the text output too
+    code, out, _ = run(["runs", "show", str(tmp_path), "--json"], capsys)
+    shown = json.loads(out)
+    assert shown["provenance"] == "simulated" and "measured" not in _values(shown)
+    code, _, err = run(
+        ["track", "--simulate-gpus", "2", "--simulate-gpu-watts", "300", "--", PY, "-c", "pass"],
+        capsys,
+    )
+    assert code == 0 and "simulated" in err and "measured" not in err
+
+
+def test_track_on_this_machine_states_what_measured_it(capsys) -> None:
+    from lpm.energy import detect
+    from lpm.provenance import Provenance
+
+    code, out, _ = run(["track", "--json", "--", PY, "-c", "pass"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    expected = {i.component: i.provenance for i in detect().items if i.provenance is not None}
+    assert data["provenance_by_kind"] == {k: v.value for k, v in expected.items()}
+    assert data["provenance"] == Provenance.combine(expected.values()).value
+    if set(expected.values()) == {Provenance.ESTIMATED}:  # this VM: no NVML, no RAPL
+        assert data["provenance"] == "estimated" and data["estimated"] is True
+        assert all(c["provenance"] == "estimated" for c in data["components"])
+
+
+def test_a_mixed_run_says_which_part_is_which(capsys, tmp_path) -> None:
+    from lpm.carbon import footprint
+    from lpm.cli.energy_cmds import _print_summary, _summary_json
+    from lpm.energy import ComponentEnergy, RunSummary
+    from lpm.energy.export import codecarbon_row
+
+    comps = [
+        ComponentEnergy("gpu:0 A100", "gpu", 3600.0, 0.001, 300.0, "measured", "g0"),
+        ComponentEnergy("cpu (estimated)", "cpu", 360.0, 0.0001, 30.0, "estimated", "c0"),
+        ComponentEnergy("dram (estimated)", "dram", 36.0, 0.00001, 3.0, "estimated", "d0"),
+    ]
+    s = RunSummary("r", 12.0, 0.00111, 0.0017, 0.0004, comps, {}, 0, {}, footprint(0.00111), True)
+    data = _summary_json(s)
+    assert data["provenance"] == "mixed" and data["estimated"] is True
+    assert data["provenance_parts"] == "gpu measured; cpu, dram estimated"
+    assert codecarbon_row(s)["provenance_parts"] == "gpu measured; cpu, dram estimated"
+    _print_summary(s, err=False)
+    out = capsys.readouterr().out
+    assert "energy is mixed: gpu measured; cpu, dram estimated" in out

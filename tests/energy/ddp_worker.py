@@ -21,13 +21,21 @@ def main() -> None:
         SimulatedMeter("cpu", 50.0, 1),  # the host's CPU: every rank sees it
         EstimatedCpuMeter(scope="process"),
     ]
-    with Tracker(meters, interval_s=0.05, log_dir=out, run_name="ddp") as t, t.window("train"):
-        for _ in range(5):
-            x = torch.ones(1000)
-            dist.all_reduce(x)
-            time.sleep(0.05)
-            t.step()
-    data = {"summary": t.summary().to_dict(), "stats": t.step_stats("train").to_dict()}
+    with Tracker(meters, interval_s=0.05, log_dir=out, run_name="ddp") as t:
+        for _ in range(6):
+            with t.window("train"):
+                for _ in range(5):
+                    x = torch.ones(1000)
+                    dist.all_reduce(x)
+                    time.sleep(0.05)
+                    t.step()
+    data = {
+        "summary": t.summary().to_dict(),
+        "stats": t.step_stats("train").to_dict(),
+        # after the run, any warm-up: job-wide, not this rank's
+        "stats_warm": {w: t.step_stats("train", warmup_steps=w).to_dict() for w in (3, 10)},
+        "window": t.window_stats("train", skip=2).to_dict(),
+    }
     (out / f"rank{rank}.json").write_text(json.dumps(data))
     dist.destroy_process_group()
 

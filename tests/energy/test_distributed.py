@@ -67,5 +67,19 @@ def test_two_gloo_ranks_count_each_device_once(tmp_path) -> None:
     # job-wide step power adds the ranks: at least the 350 W of the simulated devices
     assert r0["stats"]["power_w_mean"] >= 349.0
     assert r0["stats"]["power_w_mean"] == pytest.approx(r1["stats"]["power_w_mean"])
+    assert r0["stats"]["provenance"] == "mixed"  # simulated devices and a CPU estimate
+    # any warm-up after the run is job-wide too, on every rank, never rank-local
+    for w in ("3", "10"):
+        st0, st1 = r0["stats_warm"][w], r1["stats_warm"][w]
+        assert st0["warmup_steps"] == int(w) and st0["count"] == 30 - int(w)
+        assert st0["power_w_mean"] >= 349.0  # rank 0 alone: 150 W + its CPU share
+        assert st0["power_w_mean"] == pytest.approx(st1["power_w_mean"])
+        assert st0["power_w_mean"] == pytest.approx(r0["stats"]["power_w_mean"], rel=0.2)
+    # window statistics: energy of the whole job per occurrence
+    w0, w1 = r0["window"], r1["window"]
+    assert w0["count"] == 4 and w0["skip"] == 2 and w0["steps_mean"] == 5.0
+    assert w0["energy_j_mean"] == pytest.approx(w1["energy_j_mean"])
+    assert w0["energy_j_mean"] >= 349.0 * w0["duration_s_mean"] * 0.95
+    assert w0["energy_j_mean"] == pytest.approx(train["energy_j"] / train["count"], rel=0.25)
     records = sorted(tmp_path.glob("*.jsonl"))
     assert [p.name.endswith(("-rank0.jsonl", "-rank1.jsonl")) for p in records] == [True, True]

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from tests.fakes.nvml import NVML_ERROR_LIBRARY_NOT_FOUND, FakeClock, FakeGpu, FakeNvml, uuid_of
 
-from lpm.energy import NvmlMeter, NvmlUnavailable, Tracker, detect
+from lpm.energy import NvmlMeter, NvmlUnavailable, Tracker, detect, read_run, read_windows
 from lpm.energy.nvml import resolve_gpus
+from lpm.provenance import Provenance
 
 
 def make_nvml(n: int = 4, clock: FakeClock | None = None, **gpu_kw: object) -> FakeNvml:
@@ -164,3 +165,72 @@ def test_select_keeps_one_ranks_gpu() -> None:
     clock = FakeClock()
     meter = NvmlMeter(nvml=make_nvml(4, clock), env={}, select=[2], clock=clock)
     assert meter.device_ids == (f"gpu-uuid:{uuid_of(2)}",)
+
+
+def test_fake_nvml_gpus_are_measured_everywhere(tmp_path) -> None:
+    clock = FakeClock()
+    meter = NvmlMeter(nvml=make_nvml(2, clock, power_w=200.0), env={}, clock=clock)
+    assert meter.provenance is Provenance.MEASURED
+    assert meter.read().provenance == (Provenance.MEASURED,) * 2
+    assert meter.describe()["provenance"] == "measured"
+    with Tracker([meter], interval_s=3600, log_dir=tmp_path, clock=clock) as t:
+        for _ in range(3):
+            with t.window("train"):
+                clock.advance(1.0)
+                t.sample()
+                t.step()
+        assert t.live().provenance is Provenance.MEASURED
+    s = t.summary()
+    assert s.provenance is Provenance.MEASURED and not s.estimated
+    assert all(c.provenance is Provenance.MEASURED for c in s.components)
+    assert s.provenance_by_kind == {"gpu": Provenance.MEASURED}
+    assert s.describe_provenance() == "all measured"
+    assert s.windows["train"]["provenance"] == "measured"
+    assert t.step_stats("train").provenance is Provenance.MEASURED
+    assert t.window_stats("train").provenance is Provenance.MEASURED
+    back = read_run(s.path)
+    assert back.provenance is Provenance.MEASURED
+    assert [c.provenance for c in back.components] == [Provenance.MEASURED] * 2
+    assert all(w["provenance"] == "measured" for w in read_windows(s.path))
+
+
+def test_detect_with_fake_nvml_and_rapl_measures_every_component(tmp_path) -> None:
+    from tests.fakes.powercap import server_tree
+
+    pc = server_tree(tmp_path / "pc", packages=1)
+    clock = FakeClock()
+    d = detect(nvml=make_nvml(1, clock), powercap_root=pc.root, env={})
+    assert {i.component: i.provenance for i in d.items} == {
+        "gpu": Provenance.MEASURED,
+        "cpu": Provenance.MEASURED,
+        "dram": Provenance.MEASURED,
+    }
+    assert all(m.provenance is Provenance.MEASURED for m in d.meters)
+    with Tracker(d.meters, interval_s=3600) as t:
+        pc.add_energy("intel-rapl:0", 1_000_000)
+        t.sample()
+    s = t.summary()
+    assert s.provenance is Provenance.MEASURED
+    assert set(s.provenance_by_kind) == {"gpu", "cpu", "dram"}
+
+
+def test_an_nvml_fault_makes_that_gpu_estimated_and_says_so(tmp_path) -> None:
+    clock = FakeClock()
+    nvml = make_nvml(2, clock, power_w=250.0)
+    meter = NvmlMeter(nvml=nvml, env={}, clock=clock)
+    with Tracker([meter], interval_s=3600, log_dir=tmp_path, clock=clock) as t:
+        clock.advance(1.0)
+        t.sample()
+        nvml.gpus[1].fail = True
+        clock.advance(1.0)
+        t.sample()
+        nvml.gpus[1].fail = False
+        clock.advance(1.0)
+    s = t.summary()
+    gpu0, gpu1 = s.components
+    assert gpu0.provenance is Provenance.MEASURED
+    assert gpu1.provenance is Provenance.ESTIMATED
+    assert s.provenance is Provenance.MIXED and s.estimated
+    assert s.describe_provenance() == f"{gpu0.name} measured; {gpu1.name} estimated"
+    back = read_run(s.path)
+    assert [c.provenance for c in back.components] == [gpu0.provenance, gpu1.provenance]

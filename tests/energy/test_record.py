@@ -15,8 +15,17 @@ from pathlib import Path
 import pytest
 from tests.fakes.nvml import FakeClock
 
-from lpm.energy import CODECARBON_COLUMNS, SimulatedMeter, Tracker, export_codecarbon_csv, read_run
+from lpm.energy import (
+    CODECARBON_COLUMNS,
+    EXPORT_COLUMNS,
+    SimulatedMeter,
+    Tracker,
+    export_codecarbon_csv,
+    read_run,
+    read_windows,
+)
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 
 def finished_run(tmp_path: Path) -> Path:
@@ -156,7 +165,11 @@ def test_codecarbon_csv_export(tmp_path) -> None:
         rows = list(csv.DictReader(fh))
         fh.seek(0)
         header = next(csv.reader(fh))
-    assert tuple(header) == CODECARBON_COLUMNS
+    assert (
+        tuple(header) == EXPORT_COLUMNS
+        and tuple(header[: len(CODECARBON_COLUMNS)]) == CODECARBON_COLUMNS
+    )
+    assert rows[0]["provenance"] == "simulated" and rows[0]["provenance_parts"] == "all simulated"
     assert len(rows) == 2 and rows[1]["project_name"] == "second"
     row = rows[0]
     assert float(row["duration"]) == pytest.approx(6.0)
@@ -177,3 +190,144 @@ def test_csv_export_refuses_a_foreign_file(tmp_path) -> None:
     other.write_text("a,b\n1,2\n")
     with pytest.raises(LpmError, match="other columns"):
         export_codecarbon_csv(path, other)
+
+
+def test_csv_export_refuses_a_file_without_the_provenance_column(tmp_path) -> None:
+    path = finished_run(tmp_path)
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(CODECARBON_COLUMNS) + "\n")
+    with pytest.raises(LpmError, match="no provenance column"):
+        export_codecarbon_csv(path, old)
+
+
+def _rewrite(path: Path, edit) -> None:
+    out = []
+    for line in lines(path):
+        edit(line)
+        out.append(json.dumps(line))
+    path.write_text("\n".join(out) + "\n")
+
+
+def test_record_lines_carry_provenance(tmp_path) -> None:
+    path = finished_run(tmp_path)
+    header, *windows, summary = lines(path)
+    assert {d["provenance"] for d in header["devices"]} == {"simulated"}
+    assert header["intensity"]["region"] == "EU27" and header["pue"] == 1.55
+    for w in windows:
+        assert w["provenance"] == "simulated"
+        assert set(w["provenance_by_device"].values()) == {"simulated"}
+    s = summary["summary"]
+    assert s["provenance"] == "simulated" and s["estimated"] is False
+    assert s["provenance_by_kind"] == {"gpu": "simulated", "cpu": "simulated"}
+    assert {c["provenance"] for c in s["components"]} == {"simulated"}
+    assert s["windows"]["train"]["provenance"] == "simulated"
+    assert s["step_stats"]["train"]["provenance"] == "simulated"
+
+
+def test_the_stored_footprint_is_read_not_recomputed(tmp_path) -> None:
+    path = finished_run(tmp_path)
+
+    def edit(line: dict) -> None:  # as if the tables had other values when the run ran
+        if line["type"] == "summary":
+            fp = line["summary"]["footprint"]
+            fp.update(carbon_intensity_g_per_kwh=123.0, intensity_source="then", co2e_kg=9.5)
+
+    _rewrite(path, edit)
+    s = read_run(path)
+    assert s.co2e_kg == 9.5 and s.footprint.co2e_kg == 9.5
+    assert s.footprint.intensity.g_per_kwh == 123.0
+    assert s.footprint.intensity.source == "then"
+    assert not any("CO2e computed" in f for f in s.faults)
+
+
+def test_a_run_with_other_pue_and_region_keeps_them(tmp_path) -> None:
+    clock = FakeClock()
+    meters = [SimulatedMeter("gpu", 100.0, 1, clock=clock)]
+    with Tracker(meters, interval_s=3600, log_dir=tmp_path, pue=1.2, region="DE", clock=clock) as t:
+        clock.advance(10.0)
+    s = read_run(t.record_path)
+    assert s.footprint.pue == 1.2 and s.footprint.intensity.region == "DE"
+    assert s.co2e_kg == pytest.approx(t.summary().co2e_kg)
+    # an interrupted run: its header's intensity, not today's tables or lpm's defaults
+    kept = [x for x in lines(t.record_path) if x["type"] != "summary"]
+    kept[0]["intensity"]["g_per_kwh"] = 1000.0
+    t.record_path.write_text("\n".join(json.dumps(x) for x in kept) + "\n")
+    cut = read_run(t.record_path)
+    assert cut.footprint.pue == 1.2 and cut.footprint.intensity.g_per_kwh == 1000.0
+    assert not any("CO2e computed" in f for f in cut.faults)
+
+
+def test_an_old_record_without_intensity_says_how_co2e_was_computed(tmp_path) -> None:
+    path = finished_run(tmp_path)
+
+    def edit(line: dict) -> None:  # a record written before provenance: no stored intensity
+        line.pop("intensity", None)
+        if line["type"] == "header":
+            line.update(pue=1.3, region="FR")
+        if line["type"] == "summary":
+            line["summary"].pop("footprint")
+
+    _rewrite(path, edit)
+    s = read_run(path)
+    assert s.footprint.pue == 1.3 and s.footprint.intensity.region == "FR"
+    assert any("PUE 1.3 and region FR" in f and "no carbon intensity" in f for f in s.faults)
+
+
+def test_a_record_without_pue_or_region_says_defaults_were_used(tmp_path) -> None:
+    path = finished_run(tmp_path)
+
+    def edit(line: dict) -> None:
+        if line["type"] == "header":
+            for k in ("pue", "region", "intensity"):
+                line.pop(k)
+        if line["type"] == "summary":
+            line["summary"].pop("footprint")
+
+    _rewrite(path, edit)
+    s = read_run(path)
+    assert any("names no PUE or region" in f and "defaults" in f for f in s.faults)
+
+
+def test_old_records_with_only_estimated_flags_still_read(tmp_path) -> None:
+    path = finished_run(tmp_path)
+
+    def edit(line: dict) -> None:  # schema 1: "estimated" booleans, no "provenance"
+        if line["type"] == "header":
+            for i, d in enumerate(line["devices"]):
+                d.pop("provenance")
+                d["estimated"] = i == 2  # the CPU was estimated, the GPUs measured
+        if line["type"] == "window":
+            line.pop("provenance")
+            line.pop("provenance_by_device")
+            line.pop("provenance_by_device", None)
+        line.pop("provenance_by_device", None)
+        if line["type"] == "summary":
+            s = line["summary"]
+            for c in s["components"]:
+                c.pop("provenance")
+                c["estimated"] = c["kind"] == "cpu"
+            for w in s["windows"].values():
+                w.pop("provenance")
+                w["estimated"] = True
+
+    _rewrite(path, edit)
+    s = read_run(path)
+    assert [c.provenance for c in s.components] == [
+        Provenance.MEASURED,
+        Provenance.MEASURED,
+        Provenance.ESTIMATED,
+    ]
+    assert s.provenance is Provenance.MIXED
+    assert s.windows["train"]["provenance"] == "estimated"
+    ws = read_windows(path)
+    assert [w["provenance"] for w in ws] == ["mixed"] * 3
+    # the same record interrupted: devices' flags from the header
+    kept = [x for x in lines(path) if x["type"] != "summary"]
+    path.write_text("\n".join(json.dumps(x) for x in kept) + "\n")
+    cut = read_run(path)
+    assert [c.provenance for c in cut.components] == [
+        Provenance.MEASURED,
+        Provenance.MEASURED,
+        Provenance.ESTIMATED,
+    ]
+    assert cut.windows["train"]["provenance"] == "mixed"

@@ -15,6 +15,7 @@ import typer
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 
 def _component_rows(summary: Any) -> list[dict]:
@@ -25,7 +26,8 @@ def _component_rows(summary: Any) -> list[dict]:
             "energy_kwh": c.energy_kwh,
             "energy_j": c.energy_j,
             "mean_power_w": c.mean_power_w,
-            "estimated": c.estimated,
+            "provenance": c.provenance.value,
+            "estimated": c.provenance.is_estimated,
         }
         for c in summary.components
     ]
@@ -43,7 +45,11 @@ def _summary_json(summary: Any) -> dict:
         "pue": fp.pue,
         "region": fp.intensity.region,
         "carbon_intensity_g_per_kwh": fp.intensity.g_per_kwh,
-        "estimated": summary.estimated,
+        "intensity": fp.intensity.to_dict(),
+        "provenance": summary.provenance.value,
+        "provenance_by_kind": {k: v.value for k, v in summary.provenance_by_kind.items()},
+        "provenance_parts": summary.describe_provenance(),
+        "estimated": summary.provenance.is_estimated,
         "components": _component_rows(summary),
         "windows": summary.windows,
         "steps": summary.steps,
@@ -59,21 +65,23 @@ def _print_summary(summary: Any, *, err: bool) -> None:
 
     width = max([len(c.name) for c in summary.components] + [9])
     for c in summary.components:
-        tag = "estimated" if c.estimated else "measured"
-        if "(simulated" in c.name:
-            tag = "simulated"
         out(
             f"  {c.name:<{width}}  {c.kind:<4}  {c.energy_kwh:10.4g} kWh  "
-            f"{c.mean_power_w:8.4g} W  {tag}"
+            f"{c.mean_power_w:8.4g} W  {c.provenance.value}"
         )
     if not summary.components:
         out("  (no device was measured)")
+    else:
+        out(f"  energy is {summary.provenance.value}: {summary.describe_provenance()}")
     if summary.windows:
         out("  windows:")
         for name, w in summary.windows.items():
+            prov = w.get("provenance")
+            if prov is None:
+                prov = Provenance.parse(w.get("estimated")).value
             out(
                 f"    {name}: {w['count']} x, {w['duration_s']:.2f} s, {w['steps']} steps, "
-                f"{w['energy_kwh']:.4g} kWh, {w['mean_power_w']:.4g} W"
+                f"{w['energy_kwh']:.4g} kWh, {w['mean_power_w']:.4g} W, {prov}"
             )
     out(f"  {summary.footprint.sentence()}")
     for f in summary.faults:
@@ -233,7 +241,8 @@ def hardware(
         typer.echo(json.dumps(data, indent=2))
         return
     for i in d.items:
-        typer.echo(f"{i.component:<4}  {i.status:<9}  {i.meter}")
+        status = i.provenance.value if i.provenance is not None else "none"
+        typer.echo(f"{i.component:<4}  {status:<9}  {i.meter}")
         typer.echo(f"      {i.reason}")
     typer.echo(
         f"cpu model: {model.model_name or 'unknown'}; {model.w_per_core:g} W per core, "

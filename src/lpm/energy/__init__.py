@@ -8,7 +8,7 @@ export. torch is optional and never imported here. See docs/energy.md.
 
 from lpm.energy.detect import Detection, HardwareItem, detect, detect_meters
 from lpm.energy.estimated import EstimatedCpuMeter, EstimatedDramMeter, cpu_power_model
-from lpm.energy.export import CODECARBON_COLUMNS, export_codecarbon_csv
+from lpm.energy.export import CODECARBON_COLUMNS, EXPORT_COLUMNS, export_codecarbon_csv
 from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
 from lpm.energy.predict import Prediction, predict, predict_synthesis
 from lpm.energy.rapl import RaplMeter, RaplPermissionError, RaplUnavailable, rapl_meters
@@ -20,6 +20,7 @@ from lpm.energy.tracker import Tracker
 
 __all__ = [
     "CODECARBON_COLUMNS",
+    "EXPORT_COLUMNS",
     "ComponentEnergy",
     "Detection",
     "EstimatedCpuMeter",

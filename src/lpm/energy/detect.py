@@ -20,23 +20,38 @@ from lpm.energy.rapl import (
 from lpm.energy.reading import Meter
 from lpm.energy.simulated import SimulatedMeter
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 log = logging.getLogger("lpm.energy")
 
 
 @dataclass(frozen=True)
 class HardwareItem:
-    """One component: whether it is measured, estimated, simulated or missing, and why."""
+    """One component: whether it is measured, estimated, simulated or missing, and why.
+
+    ``provenance`` is None for a component nothing measures; ``status`` is its value
+    as a string ("none" for a missing component), kept for older callers.
+    """
 
     component: str  # "gpu" | "cpu" | "dram"
-    status: str  # "measured" | "estimated" | "simulated" | "none"
+    provenance: Provenance | None
     meter: str
     reason: str
+
+    def __post_init__(self) -> None:
+        if self.provenance is not None:
+            object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
+
+    @property
+    def status(self) -> str:
+        """ "measured" | "estimated" | "simulated" | "none"."""
+        return self.provenance.value if self.provenance is not None else "none"
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
         return {
             "component": self.component,
+            "provenance": self.provenance.value if self.provenance is not None else None,
             "status": self.status,
             "meter": self.meter,
             "reason": self.reason,
@@ -75,12 +90,12 @@ def _simulated(
     if simulate_cpu_watts is not None:
         m = SimulatedMeter("cpu", simulate_cpu_watts, 1)
         meters.append(m)
-        items.append(HardwareItem("cpu", "simulated", m.name, "simulation requested"))
+        items.append(HardwareItem("cpu", Provenance.SIMULATED, m.name, "simulation requested"))
     if simulate_gpus > 0:
         assert simulate_gpu_watts is not None
         m = SimulatedMeter("gpu", simulate_gpu_watts, simulate_gpus)
         meters.append(m)
-        items.append(HardwareItem("gpu", "simulated", m.name, "simulation requested"))
+        items.append(HardwareItem("gpu", Provenance.SIMULATED, m.name, "simulation requested"))
     return Detection(meters, items)
 
 
@@ -113,11 +128,14 @@ def detect(
         gpu.notices.clear()
         items.append(
             HardwareItem(
-                "gpu", "measured", gpu.name, f"NVML, driver {gpu.driver_version}; {gpu.scope}"
+                "gpu",
+                Provenance.MEASURED,
+                gpu.name,
+                f"NVML, driver {gpu.driver_version}; {gpu.scope}",
             )
         )
     except NvmlUnavailable as exc:
-        items.append(HardwareItem("gpu", "none", "-", f"no NVIDIA GPU measured: {exc}"))
+        items.append(HardwareItem("gpu", None, "-", f"no NVIDIA GPU measured: {exc}"))
 
     cpu_reason = dram_reason = ""
     have_dram = False
@@ -126,7 +144,9 @@ def detect(
         for m in rapl_meters(powercap_root, **rapl_kw):
             meters.append(m)
             have_dram = have_dram or m.kind == "dram"
-            items.append(HardwareItem(m.kind, "measured", m.name, f"RAPL via {powercap_root}"))
+            items.append(
+                HardwareItem(m.kind, Provenance.MEASURED, m.name, f"RAPL via {powercap_root}")
+            )
         if not have_dram:
             dram_reason = "RAPL has no dram zone on this CPU"
     except RaplPermissionError as exc:
@@ -140,7 +160,7 @@ def detect(
         cpu = EstimatedCpuMeter(scope=cpu_scope, tree=tree, reason=cpu_reason)
         meters.append(cpu)
         items.append(
-            HardwareItem("cpu", "estimated", cpu.name, f"{cpu_reason}; {cpu.model.source}")
+            HardwareItem("cpu", Provenance.ESTIMATED, cpu.name, f"{cpu_reason}; {cpu.model.source}")
         )
     if not have_dram:
         dram = EstimatedDramMeter(scope=cpu_scope, tree=tree, reason=dram_reason)
@@ -148,7 +168,7 @@ def detect(
         items.append(
             HardwareItem(
                 "dram",
-                "estimated",
+                Provenance.ESTIMATED,
                 dram.name,
                 f"{dram_reason}; {dram.w_per_gb} W/GB (Green Algorithms) x "
                 + (

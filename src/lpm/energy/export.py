@@ -6,6 +6,11 @@ duration in s, emissions in kg CO2e, powers in W, energies in kWh, ram_total_siz
 ``energy_consumed`` is the sum of the three energies (IT energy); ``emissions`` is lpm's
 CO2e, which includes the PUE given in the ``pue`` column. Fields lpm does not know (cloud,
 coordinates, CodeCarbon's version) are left empty. Rows are appended like CodeCarbon does.
+
+After CodeCarbon's columns lpm adds ``provenance`` (measured | estimated | simulated |
+mixed: where the energy comes from) and ``provenance_parts`` (which part is which, e.g.
+"gpu measured; cpu, dram estimated"); tools that read CodeCarbon's columns by name are not
+affected.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from lpm.energy.record import read_run
 from lpm.energy.results import J_PER_KWH, RunSummary
 from lpm.errors import LpmError
+from lpm.provenance import Provenance
 
 CODECARBON_COLUMNS = (
     "timestamp",
@@ -51,6 +57,8 @@ CODECARBON_COLUMNS = (
     "on_cloud",
     "pue",
 )
+LPM_COLUMNS = ("provenance", "provenance_parts")
+EXPORT_COLUMNS = CODECARBON_COLUMNS + LPM_COLUMNS
 
 
 def _timestamp(summary: RunSummary) -> str:
@@ -65,17 +73,18 @@ def _timestamp(summary: RunSummary) -> str:
 
 
 def codecarbon_row(summary: RunSummary, *, project_name: str = "lpm") -> dict[str, object]:
-    """One ``emissions.csv`` row (a dict keyed by CodeCarbon's column names)."""
+    """One ``emissions.csv`` row (keyed by CodeCarbon's column names, then lpm's)."""
     by_kind = summary.energy_by_kind_j()
     duration = summary.duration_s
     ctx = summary.context or {}
-    gpu_names = [c.name for c in summary.components if c.kind == "gpu"]
+    gpus = [c for c in summary.components if c.kind == "gpu"]
+    gpu_names = [c.name for c in gpus]
     gpu_models = ctx.get("gpu_names") or []
     gpu_model = ""
     if gpu_models:
         gpu_model = ", ".join(f"{gpu_models.count(n)} x {n}" for n in sorted(set(gpu_models)))
-    elif gpu_names:
-        gpu_model = f"{len(gpu_names)} x simulated GPU"
+    elif gpus and all(c.provenance is Provenance.SIMULATED for c in gpus):
+        gpu_model = f"{len(gpus)} x simulated GPU"
     scopes = {
         m.get("scope") for m in ctx.get("meters", []) if isinstance(m, dict) and m.get("scope")
     }
@@ -116,6 +125,8 @@ def codecarbon_row(summary: RunSummary, *, project_name: str = "lpm") -> dict[st
         "tracking_mode": "machine" if scopes == {"machine"} else "process",
         "on_cloud": "N",
         "pue": fp.pue,
+        "provenance": summary.provenance.value,
+        "provenance_parts": summary.describe_provenance(),
     }
 
 
@@ -143,17 +154,22 @@ def _append(out: Path, row: dict[str, object]) -> Path:
     if out.exists() and out.stat().st_size > 0:
         with open(out, newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh), [])
-        if tuple(header) != CODECARBON_COLUMNS:
+        if tuple(header) == CODECARBON_COLUMNS:
             raise LpmError(
-                f"{out} exists with other columns than CodeCarbon's emissions.csv; "
-                "choose a new file name"
+                f"{out} has CodeCarbon's columns but no provenance column (an older lpm or "
+                "CodeCarbon wrote it); choose a new file name"
+            )
+        if tuple(header) != EXPORT_COLUMNS:
+            raise LpmError(
+                f"{out} exists with other columns than lpm's emissions.csv (CodeCarbon's "
+                "and provenance); choose a new file name"
             )
         new = False
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         new = True
     with open(out, "a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CODECARBON_COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS)
         if new:
             writer.writeheader()
         writer.writerow(row)

@@ -183,8 +183,20 @@ class RunSummary:
         return self.provenance.is_estimated
 
     def describe_provenance(self) -> str:
-        """Which part is which: "all measured", "gpu simulated; cpu, dram estimated"."""
-        return describe_parts(self.provenance_by_kind)
+        """Which part is which: "all measured", "gpu simulated; cpu, dram estimated".
+
+        A kind whose devices differ (one GPU bridged by an estimate after a fault) is
+        named device by device: "gpu:0 A100, cpu measured; gpu:1 A100 estimated".
+        """
+        parts: dict[str, Provenance] = {}
+        for kind, prov in self.provenance_by_kind.items():
+            if prov is Provenance.MIXED:
+                for c in self.components:
+                    if c.kind == kind:
+                        parts[c.name] = c.provenance
+            else:
+                parts[kind] = prov
+        return describe_parts(parts)
 
     @property
     def it_energy_j(self) -> float:
