@@ -204,3 +204,18 @@ def test_perceptual_weights_must_be_on_disk(tmp_path: Path, capsys) -> None:
         capsys,
     )  # fmt: skip
     assert "never downloads weights" in line
+
+
+def test_a_mixed_run_says_which_part_is_which() -> None:
+    from types import SimpleNamespace
+
+    from lpm.cli.ldm_cmds import _provenance
+    from lpm.provenance import Provenance
+
+    mixed = SimpleNamespace(
+        provenance=Provenance.MIXED,
+        extra={"provenance_by_kind": {"gpu": "measured", "cpu": "estimated", "dram": "estimated"}},
+    )
+    assert _provenance(mixed) == "gpu measured; cpu, dram estimated"
+    one = SimpleNamespace(provenance=Provenance.SIMULATED, extra={})
+    assert _provenance(one) == "simulated"

@@ -14,7 +14,6 @@ from lpm.ldm.flops import count_flops
 from lpm.ldm.progress import LiveProgress, live_energy
 from lpm.ldm.tracking import (
     MissingWindowError,
-    run_provenance,
     training_measurements,
     window_duration_s,
     window_energy_j,
@@ -45,6 +44,7 @@ def _summary(**windows: dict) -> SimpleNamespace:
         it_energy_kwh=1.0,  # 3.6 MJ: must never stand in for a window
         duration_s=1000.0,
         co2e_kg=0.4,
+        provenance=Provenance.MIXED,
         estimated=True,
     )
 
@@ -87,14 +87,9 @@ def test_training_measurements_need_the_train_window_only_when_trained() -> None
     assert fields["energy_per_iteration_j"] == 10.0
 
 
-def test_provenance_is_the_summary_s_else_its_old_flag() -> None:
-    assert run_provenance(SimpleNamespace(provenance="simulated", estimated=False)) == (
-        Provenance.SIMULATED
-    )
-    assert run_provenance(SimpleNamespace(estimated=True)) is Provenance.ESTIMATED
-    assert run_provenance(SimpleNamespace(estimated=False)) is Provenance.MEASURED
+def test_training_measurements_carry_the_summary_s_provenance() -> None:
     _, fields = training_measurements(_Tracker(_summary()), 0)
-    assert fields["provenance"] is Provenance.ESTIMATED and fields["estimated"] is True
+    assert fields["provenance"] is Provenance.MIXED and fields["estimated"] is True
 
 
 class _StuckMeterTracker:
@@ -147,5 +142,6 @@ def test_training_with_unknown_flops_says_so(
     assert result.flops_per_iteration is None
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["flops_per_iteration"] is None
-    assert summary["provenance"] == result.provenance.value
-    assert summary["estimated"] == result.provenance.is_estimated
+    assert result.provenance is Provenance.SIMULATED  # helpers.sim_meters()
+    assert summary["provenance"] == "simulated" and summary["estimated"] is False
+    assert summary["provenance_by_kind"] == {"cpu": "simulated"}

@@ -12,6 +12,7 @@ import pytest
 from lpm.energy import read_windows
 from lpm.errors import LpmError
 from lpm.ldm import SampleConfig, sample_ldm
+from lpm.provenance import Provenance
 from tests.ldm.helpers import sim_meters, tiny_autoencoder, tiny_ldm
 
 
@@ -110,8 +111,10 @@ def test_fixed_per_sample_cost_is_measured_after_warmup(tmp_path: Path, ldm2d: P
         assert summary[key] == getattr(result, key)
     assert summary["samples_measured"] == 3 and summary["warmup_samples"] == 1
     assert summary["fixed_per_sample_share"] == pytest.approx(result.fixed_per_sample_share)
-    assert summary["provenance"] == result.provenance.value
-    assert summary["estimated"] == result.provenance.is_estimated
+    assert result.provenance is Provenance.SIMULATED  # helpers.sim_meters()
+    assert summary["provenance"] == "simulated" and summary["estimated"] is False
+    assert summary["provenance_by_kind"] == {"cpu": "simulated"}
+    assert summary["window_stats"]["decode"]["count"] == 3
     assert set(summary["window_stats"]) == {"noise", "decode", "sample_batch"}
     windows = {w["name"] for w in read_windows(result.extra["run_record"])}
     assert {"sample_batch", "noise", "sample", "decode"} <= windows

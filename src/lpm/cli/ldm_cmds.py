@@ -54,10 +54,20 @@ def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
     Console().print(table)
 
 
+def _provenance(result: Any) -> str:
+    """The result's provenance; for a mixed run, which kind of device is which."""
+    from lpm.provenance import Provenance, describe_parts
+
+    by_kind = result.extra.get("provenance_by_kind") or {}
+    if result.provenance is Provenance.MIXED and by_kind:
+        return describe_parts(by_kind)
+    return result.provenance.value
+
+
 def _energy_rows(result: Any) -> list[tuple[str, str]]:
     return [
         ("duration", f"{result.duration_s:.1f} s"),
-        ("IT energy", f"{result.it_energy_kwh:.6f} kWh ({result.provenance.value})"),
+        ("IT energy", f"{result.it_energy_kwh:.6f} kWh ({_provenance(result)})"),
         ("CO2e", f"{result.co2e_kg * 1000:.3f} g"),
     ]
 

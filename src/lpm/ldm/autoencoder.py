@@ -32,7 +32,7 @@ from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import AutoencoderResult, write_summary
 from lpm.ldm.runtime import Runtime, amp_dtype_for
-from lpm.ldm.tracking import J_PER_KWH, open_tracker, training_measurements
+from lpm.ldm.tracking import J_PER_KWH, open_tracker, provenance_by_kind, training_measurements
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             "downsample": cfg.downsample,
             "resumed_from": start,
             "total_iterations": cfg.iterations,
+            "provenance_by_kind": provenance_by_kind(summary),
             "facility_energy_kwh": float(summary.facility_energy_kwh),
             "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
             "amp_dtype": str(rt.amp_dtype).removeprefix("torch.") if rt.amp_dtype else None,

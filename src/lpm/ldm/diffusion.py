@@ -44,7 +44,7 @@ from lpm.ldm.runtime import (
     runtime,
 )
 from lpm.ldm.schedulers import make_scheduler, schedule_args
-from lpm.ldm.tracking import open_tracker, training_measurements
+from lpm.ldm.tracking import open_tracker, provenance_by_kind, training_measurements
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +386,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             "schedule": schedule_args(
                 cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
             ),
+            "provenance_by_kind": provenance_by_kind(summary),
             "facility_energy_kwh": float(summary.facility_energy_kwh),
             "footprint": summary.footprint.to_dict(),
             "amp_dtype": str(rt.amp_dtype).removeprefix("torch.") if rt.amp_dtype else None,

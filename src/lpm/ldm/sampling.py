@@ -21,11 +21,12 @@ from lpm.ldm.schedulers import make_scheduler, sampler_name, set_steps
 from lpm.ldm.tracking import (
     J_PER_KWH,
     open_tracker,
-    run_provenance,
+    provenance_by_kind,
     synthesis_measurements,
     window_energy_j,
     window_steps,
 )
+from lpm.provenance import Provenance
 
 
 @dataclass
@@ -286,7 +287,7 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
     steps_done = window_steps(summary, "sample")
     costs = synthesis_measurements(tracker, sizes, warm)
     window_stats = costs.pop("window_stats")
-    provenance = run_provenance(summary)
+    provenance = Provenance.parse(summary.provenance)
     result = SampleResult(
         out=out,
         samples=cfg.n,
@@ -312,6 +313,7 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
             "window_stats": window_stats,
             "size": s.info["size"],
             "run": str(cfg.run),
+            "provenance_by_kind": provenance_by_kind(summary),
             "facility_energy_kwh": float(summary.facility_energy_kwh),
             "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
             "footprint": summary.footprint.to_dict(),

@@ -71,10 +71,9 @@ def window_steps(summary: Any, window: str) -> int:
     return int(_window(summary, window)["steps"])
 
 
-def run_provenance(summary: Any) -> Provenance:
-    """The provenance of a tracker summary's energy (its ``provenance``, else its old flag)."""
-    value = getattr(summary, "provenance", None)
-    return Provenance.parse(value if value is not None else summary.estimated)
+def provenance_by_kind(summary: Any) -> dict[str, str]:
+    """Which kind of device ("gpu", "cpu", "dram") was measured, estimated or simulated."""
+    return {kind: Provenance.parse(p).value for kind, p in summary.provenance_by_kind.items()}
 
 
 def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict[str, Any]]:
@@ -91,7 +90,7 @@ def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict
     except LpmError:
         stats = None
     energy_j = window_energy_j(summary, "train") if iterations_done else 0.0
-    provenance = run_provenance(summary)
+    provenance = Provenance.parse(summary.provenance)
     return summary, {
         "iterations": iterations_done,
         "duration_s": float(summary.duration_s),
@@ -124,9 +123,9 @@ def synthesis_measurements(
         )
     samples = sum(measured)
     per_batch = samples / len(measured)
-    noise = _window_stats(tracker, "noise", warmup_batches)
-    decode = _window_stats(tracker, "decode", warmup_batches)
-    total = _window_stats(tracker, "sample_batch", warmup_batches)
+    noise = tracker.window_stats("noise", skip=warmup_batches)
+    decode = tracker.window_stats("decode", skip=warmup_batches)
+    total = tracker.window_stats("sample_batch", skip=warmup_batches)
     return {
         "samples_measured": samples,
         "fixed_per_sample_j_mean": (noise.energy_j_mean + decode.energy_j_mean) / per_batch,
@@ -138,39 +137,3 @@ def synthesis_measurements(
         "energy_per_sample_j_std": total.energy_j_std / per_batch,
         "window_stats": {w.name: w for w in (noise, decode, total)},
     }
-
-
-def _window_stats(tracker: Any, name: str, skip: int) -> Any:
-    """tracker.window_stats(name, skip=skip).
-
-    TEMPORARY until lpm.energy lands Tracker.window_stats (issue 8): the same statistics
-    from the run record's window lines.
-    """
-    if hasattr(tracker, "window_stats"):
-        return tracker.window_stats(name, skip=skip)
-    from types import SimpleNamespace
-
-    from lpm.energy import read_windows
-
-    lines = [w for w in read_windows(tracker.record_path) if w["name"] == name][skip:]
-    if not lines:
-        raise MissingWindowError(f"no closed window {name!r} after {skip} skipped")
-
-    def mean_std(values: list[float]) -> tuple[float, float]:
-        m = sum(values) / len(values)
-        var = sum((v - m) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-        return m, math.sqrt(var)
-
-    e_mean, e_std = mean_std([sum(w["energy_j"].values()) for w in lines])
-    d_mean, d_std = mean_std([float(w["duration_s"]) for w in lines])
-    return SimpleNamespace(
-        name=name,
-        count=len(lines),
-        duration_s_mean=d_mean,
-        duration_s_std=d_std,
-        energy_j_mean=e_mean,
-        energy_j_std=e_std,
-        steps_mean=sum(w["steps"] for w in lines) / len(lines),
-        provenance=run_provenance(tracker.summary()),
-        to_dict=lambda: {"name": name, "count": len(lines), "energy_j_mean": e_mean},
-    )
