@@ -145,3 +145,51 @@ def test_training_with_unknown_flops_says_so(
     assert result.provenance is Provenance.SIMULATED  # helpers.sim_meters()
     assert summary["provenance"] == "simulated" and summary["estimated"] is False
     assert summary["provenance_by_kind"] == {"cpu": "simulated"}
+
+
+class _BlockingMeter:
+    """A measured GPU whose read() blocks (up to 30 s) once ``block`` is set."""
+
+    kind = "gpu"
+    provenance = Provenance.MEASURED
+    estimated = False
+    name = "blocking gpu"
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.block = threading.Event()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def read(self):
+        from lpm.energy import Reading
+
+        if self.block.is_set():
+            self.entered.set()
+            self.release.wait(30)
+        return Reading((100.0 * (time.monotonic() - self.t0),), ("gpu:0 blocking",))
+
+
+def test_a_real_tracker_with_a_stuck_meter_never_slows_the_bar() -> None:
+    from lpm.energy import Tracker
+
+    meter = _BlockingMeter()
+    try:
+        with Tracker([meter], interval_s=0.02, read_timeout_s=0.2) as t:
+            with LiveProgress("train", 205, tracker=t, refresh_s=0.0) as bar:
+                for _ in range(5):
+                    time.sleep(0.02)
+                    t.step()
+                    bar.advance(loss=1.0)
+                meter.block.set()
+                assert meter.entered.wait(5)  # a read is now stuck inside the meter
+                started = time.monotonic()
+                for _ in range(200):
+                    t.step()
+                    bar.advance(loss=1.0)
+                loop_s = time.monotonic() - started
+            completed = bar._progress.tasks[0].completed
+    finally:
+        meter.release.set()
+    assert loop_s < 5.0, loop_s  # never the 30 s the meter is stuck for
+    assert completed == 205
