@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
+from tests.fakes.meters import BlockingMeter
 from tests.fakes.nvml import FakeClock
 
 from lpm.energy import LiveSnapshot, Reading, SimulatedMeter, Tracker, WindowStats
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
-
-
-class BlockingMeter:
-    """A measured GPU whose read() blocks (up to 30 s) once ``block`` is set."""
-
-    kind = "gpu"
-    provenance = Provenance.MEASURED
-    estimated = False
-    name = "blocking gpu"
-
-    def __init__(self, watts: float = 100.0) -> None:
-        self.watts = watts
-        self.t0 = time.monotonic()
-        self.block = threading.Event()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def read(self) -> Reading:
-        if self.block.is_set():
-            self.entered.set()
-            self.release.wait(30)
-        e = self.watts * (time.monotonic() - self.t0)
-        return Reading((e,), ("gpu:0 blocking",))
 
 
 @pytest.fixture

@@ -523,6 +523,8 @@ class Tracker:
             try:
                 self._writer = RecordWriter(self.record_path)
             except OSError as exc:
+                for st in self._meters:
+                    st.reader.close()
                 raise LpmError(
                     f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
                     "choose a writable folder for log_dir"
@@ -566,7 +568,7 @@ class Tracker:
             if self._given_meters is None:  # close only the meters this Tracker made
                 for st in self._meters:
                     close = getattr(st.meter, "close", None)
-                    if callable(close):
+                    if callable(close) and not st.reader.stuck:  # never wait on a stuck meter
                         with contextlib.suppress(Exception):
                             close()
         return summary
