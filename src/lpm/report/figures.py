@@ -334,7 +334,9 @@ def fig4b_steps(analysis: Analysis, out_dir: Path) -> FigureResult:
     title = f"Synthesis CO2e by inference steps ({_intensity_text(analysis)})"
     caption = (
         "Predicted synthesis CO2e for each number of denoising steps, the other settings "
-        "fixed (panel titles)."
+        "fixed (panel titles). Each step count's prediction rests on its own sampling run "
+        "(unless the study set measure.sample_steps) and includes the fixed per-sample "
+        "cost, which fewer steps do not reduce; see 'Synthesis per sample' below."
     )
     return _panels(
         analysis,
