@@ -202,3 +202,17 @@ def test_claims_state_the_provenance_they_rest_on(
     assert size.provenance == provenance
     if provenance is not Provenance.MEASURED:
         assert "as in the paper" not in html
+
+
+def test_scaled_synthesis_shows_the_fixed_share_at_its_steps(tmp_path: Path) -> None:
+    write_results(tmp_path, [record(2, (32, 32), steps=1000, sample_steps=10)])
+    out = build_report(tmp_path, backtest_path=tmp_path / "none.json")
+    html = out.html.read_text(encoding="utf-8")
+    scen = next(t for t in tables(html) if "fixed J per sample (share)" in t["headers"])
+    cell = scen["rows"][0][scen["headers"].index("fixed J per sample (share)")]
+    assert cell.endswith("(5%, predicted)")  # 50 of 1050 step-equivalents, not 50 of 60
+    synth = next(t for t in tables(html) if t["heading"].startswith("Synthesis per sample"))
+    row = synth["rows"][0]
+    assert row[synth["headers"].index("measured")] == "4 samples at 10 steps, scaled"
+    assert row[synth["headers"].index("fixed share")] == "83.3%"
+    assert row[synth["headers"].index("fixed share at the scenario's steps")] == "4.8%"

@@ -212,11 +212,19 @@ def _flops_per_j(training: PhaseEnergy | None, synthesis: PhaseEnergy | None) ->
     return f"{one(training)} / {one(synthesis)}"
 
 
-def _fixed_cell(m: SynthesisMeasurement | None) -> str:
+def _share(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:.{digits}%}"
+
+
+def _fixed_cell(m: SynthesisMeasurement | None, synthesis: PhaseEnergy | None) -> str:
+    """The fixed J per sample and its share of a sample at the scenario's steps."""
     if m is None:
         return "–"
-    share = f" ({m.fixed_share:.0%})" if m.fixed_share is not None else ""
-    return _pmp(m.fixed_per_sample_j_mean, m.fixed_per_sample_j_std, m.provenance) + share
+    share = m.fixed_share if m.direct or synthesis is None else synthesis.fixed_share
+    return (
+        _pmp(m.fixed_per_sample_j_mean, m.fixed_per_sample_j_std, m.provenance)
+        + f" ({_share(share)}{'' if m.direct else ', predicted'})"
+    )
 
 
 def _provenance_cell(analysis: Analysis, item: Any) -> str:
@@ -260,7 +268,7 @@ def _scenarios(analysis: Analysis) -> str:
                 _pmp(t and t.co2e_kg, t and t.co2e_kg_std, t and t.provenance),
                 _pmp(ye and ye.it_energy_kwh, ye and ye.it_energy_kwh_std, ye and ye.provenance),
                 _pmp(y and y.co2e_kg, y and y.co2e_kg_std, y and y.provenance),
-                _fixed_cell(s.sample_measurement),
+                _fixed_cell(s.sample_measurement, ye),
                 _flops_per_j(te, ye),
                 _provenance_cell(analysis, item),
             )
@@ -316,7 +324,8 @@ def _synthesis(analysis: Analysis, claims: Sequence[Claim]) -> str:
                 _e(f"{m.samples} samples {how}"),
                 _pmp(m.energy_per_sample_j_mean, m.energy_per_sample_j_std, m.provenance),
                 _pmp(m.fixed_per_sample_j_mean, m.fixed_per_sample_j_std, m.provenance),
-                _e(f"{m.fixed_share:.1%}") if m.fixed_share is not None else "–",
+                _e(_share(m.fixed_share, 1)),
+                _e(_share(s.synthesis.fixed_share if s.synthesis else None, 1)),
                 _pmp(m.energy_per_step_j_mean, m.energy_per_step_j_std, m.provenance),
                 _pm(m.fixed_per_sample_s_mean, m.fixed_per_sample_s_std),
             )
@@ -330,6 +339,7 @@ def _synthesis(analysis: Analysis, claims: Sequence[Claim]) -> str:
         "J per sample",
         "fixed J per sample",
         "fixed share",
+        "fixed share at the scenario's steps",
         "J per denoising step",
         "fixed s per sample",
     )
@@ -341,9 +351,11 @@ def _synthesis(analysis: Analysis, claims: Sequence[Claim]) -> str:
         "<p>Each sample costs a fixed part — drawing its noise, decoding the latent and "
         "writing its files — plus its denoising steps. Both are measured per batch (after "
         "the warm-up) and divided by the batch size; the fixed share is the fixed part's "
-        "share of a sample's total energy. Fewer steps shrink only the second part.</p>"
+        "share of the measured sample's energy, and at the scenario's steps its share of "
+        "the predicted sample (the same when the sample was measured at its own steps). "
+        "Fewer steps shrink only the second part.</p>"
         + comparison
-        + _table(headers, rows, set(range(3, 8)))
+        + _table(headers, rows, set(range(3, 9)))
     )
 
 

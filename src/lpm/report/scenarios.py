@@ -119,6 +119,12 @@ class PhaseEnergy:
         return self.provenance.is_estimated
 
     @property
+    def fixed_share(self) -> float | None:
+        """The fixed part's share (0–1) of the predicted energy; None at 0 J."""
+        total_j = self.it_energy_kwh * J_PER_KWH
+        return self.fixed_energy_j / total_j if total_j > 0 else None
+
+    @property
     def flops_per_joule(self) -> float | None:
         """FLOP per joule as stored; None when the FLOP count is unknown."""
         return self.flop_per_j
