@@ -78,7 +78,7 @@ def test_a_meter_that_blocks_for_30_s_never_slows_steps_or_live(blocking_meter) 
     assert total_s < 10.0, total_s  # and the Tracker's exit does not wait for the meter
     assert snap.steps <= 205
     assert during.provenance is Provenance.ESTIMATED  # the gap is a flagged estimate
-    assert during.it_energy_j > 0 and during.age_s < 0.5
+    assert during.it_energy_j > 0 and during.age_s < 2.0  # readings go on (estimated)
     s = t.summary()
     assert s.steps == 205 and s.windows["train"]["steps"] == 205
     assert s.provenance is Provenance.ESTIMATED and s.components[0].estimated
