@@ -119,6 +119,10 @@ def test_steps_override_is_marked_and_checked() -> None:
     data["measured"]["sample_steps"] = None
     with pytest.raises(LpmError, match="marked as the override"):
         parse_record(data)
+    direct = record_to_dict(make_record(steps=1000))
+    direct["measured"]["sample_steps"] = 10
+    with pytest.raises(LpmError, match=r"sample_steps 10 is set but sample\.steps_override is"):
+        parse_record(direct)
 
 
 def test_version_1_record_is_refused() -> None:
@@ -187,3 +191,7 @@ def test_records_are_frozen() -> None:
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
         rec.steps = 5  # type: ignore[misc]
     assert isinstance(rec, ScenarioRecord)
+
+
+def test_schema_version_is_the_first_key_of_a_line() -> None:
+    assert record_to_json(make_record()).startswith('{"schema_version":2,')

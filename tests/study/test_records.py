@@ -198,6 +198,12 @@ def test_sample_steps_override_only_for_a_job_with_one_step_count() -> None:
     assert rec.measured.sample_steps == 5 and not rec.synthesis_measured_directly
     # scaled to the scenario's 1000 steps with the fixed cost measured at 5
     assert rec.sample.prediction.energy_j_mean == pytest.approx(10_000 * (500 + 1000 * 10))
+    # the job that compares step counts is measured directly and says so
+    both = _records(spec={**SPEC, "measure": {**SPEC["measure"], "sample_steps": 5}})
+    assert [(r.sample.steps, r.sample.steps_override, r.measured.sample_steps) for r in both] == [
+        (1000, False, None),
+        (200, False, None),
+    ]
 
 
 def test_a_step_count_without_its_run_is_an_error() -> None:

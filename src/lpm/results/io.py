@@ -123,8 +123,12 @@ def parse_record(data: Any, *, source: str = "record") -> ScenarioRecord:
 
 
 def record_to_dict(record: ScenarioRecord) -> dict[str, Any]:
-    """The JSON-ready form of a record (what one line of results.jsonl holds)."""
-    return record.model_dump(mode="json")
+    """The JSON-ready form of a record (what one line of results.jsonl holds).
+
+    ``schema_version`` comes first, so ``head -c 40 results.jsonl`` shows it.
+    """
+    data = record.model_dump(mode="json")
+    return {"schema_version": data.pop("schema_version"), **data}
 
 
 def record_to_json(record: ScenarioRecord) -> str:

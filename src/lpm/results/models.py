@@ -190,8 +190,9 @@ class SynthesisPart(_WithProvenance):
 class MeasuredCounts(_Model):
     """How long the scenario was measured (warm-ups excluded from the statistics).
 
-    ``sample_steps`` is ``measure.sample_steps``, the explicit override of the denoising
-    steps per measured sample; None means each step count was measured at itself.
+    ``sample_steps`` is ``measure.sample_steps`` where this record's synthesis was
+    measured at that override instead of the scenario's steps (``sample.steps_override``);
+    None where it was measured at the scenario's own step count.
     """
 
     train_iterations: int = Field(ge=1)
@@ -258,6 +259,11 @@ class ScenarioRecord(_WithProvenance):
                     f"sample.steps {s.steps} is marked as the override but "
                     f"measured.sample_steps is {self.measured.sample_steps}"
                 )
+        elif self.measured.sample_steps is not None:
+            raise ValueError(
+                f"measured.sample_steps {self.measured.sample_steps} is set but "
+                "sample.steps_override is false"
+            )
         elif s.steps != self.steps:
             raise ValueError(
                 f"sample.steps {s.steps} is not the scenario's steps {self.steps} and is "

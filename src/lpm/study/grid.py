@@ -1,9 +1,9 @@
 """The scenario grid of a study and the measurement jobs that cover it.
 
-A scenario is one point of the grid (dims, size, model, processes, sampler, steps). Steps
-need no run of their own: sampling is measured per denoising step, so one measurement of
-a (dims, size, model, processes, sampler) setting predicts every step count. Such a
-setting is a Job; it yields one result record per scenario it covers.
+A scenario is one point of the grid (dims, size, model, processes, sampler, steps). A Job
+is one (dims, size, model, processes, sampler) setting: one training run, and one sampling
+run per step count it covers (each step count is measured at itself, so a comparison of
+step counts compares measurements). It yields one result record per scenario.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Job:
-    """One measurement: a training run and a sampling run, covering several step counts."""
+    """One measurement: a training run, and a sampling run per step count it covers."""
 
     dims: int
     size: Size

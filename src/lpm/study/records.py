@@ -174,18 +174,18 @@ def build_records(
             f"no sampling run at {missing} steps for {job.job_id}; measure every step count"
         )
     m = spec.measure
-    measured = MeasuredCounts(
-        train_iterations=m.train_iterations,
-        warmup_iterations=m.warmup_iterations,
-        samples=m.samples,
-        warmup_samples=m.warmup_samples,
-        sample_steps=m.sample_steps,
-    )
     train_part = training_part(job, spec, train)
     finished_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     records = []
     for sc in job.scenarios:
         sample_part = synthesis_part(job, spec, samples[plan[sc.steps]], steps=sc.steps)
+        measured = MeasuredCounts(
+            train_iterations=m.train_iterations,
+            warmup_iterations=m.warmup_iterations,
+            samples=m.samples,
+            warmup_samples=m.warmup_samples,
+            sample_steps=sample_part.steps if sample_part.steps_override else None,
+        )
         records.append(
             ScenarioRecord(
                 schema_version=SCHEMA_VERSION,
