@@ -210,7 +210,7 @@ def test_scaled_synthesis_shows_the_fixed_share_at_its_steps(tmp_path: Path) -> 
     html = out.html.read_text(encoding="utf-8")
     scen = next(t for t in tables(html) if "fixed J per sample (share)" in t["headers"])
     cell = scen["rows"][0][scen["headers"].index("fixed J per sample (share)")]
-    assert cell.endswith("(5%, predicted)")  # 50 of 1050 step-equivalents, not 50 of 60
+    assert cell.endswith("(4.8 %, predicted)")  # 50 of 1050 step-equivalents, not 50 of 60
     synth = next(t for t in tables(html) if t["heading"].startswith("Synthesis per sample"))
     row = synth["rows"][0]
     assert row[synth["headers"].index("measured")] == "4 samples at 10 steps, scaled"

@@ -28,6 +28,7 @@ from lpm.report.claims import (
     backtest_text,
     by_basis,
     run_differences,
+    share_text,
 )
 from lpm.report.figures import FigureResult
 from lpm.report.scenarios import PhaseEnergy, SynthesisMeasurement
@@ -212,8 +213,10 @@ def _flops_per_j(training: PhaseEnergy | None, synthesis: PhaseEnergy | None) ->
     return f"{one(training)} / {one(synthesis)}"
 
 
-def _share(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:.{digits}%}"
+def _share(value: float | None, digits: int | None = None) -> str:
+    if value is None:
+        return "–"
+    return share_text(value) if digits is None else f"{value:.{digits}%}"
 
 
 def _fixed_cell(m: SynthesisMeasurement | None, synthesis: PhaseEnergy | None) -> str:
