@@ -133,3 +133,8 @@ def test_results_of_an_older_lpm_are_refused_with_exit_2(tmp_path: Path, capsys)
     line = _one_line_error(["study", spec_path, "--out", str(out)], capsys)
     assert "results.jsonl line 1 is a version-1 study record" in line
     assert "re-run `lpm study` into a new --out folder" in line
+    # also when the directory's spec is that of an older preset
+    other = load_spec(spec_path).model_copy(update={"pue": 1.2})
+    (out / "spec.yaml").write_text(other.to_yaml())
+    line = _one_line_error(["study", spec_path, "--out", str(out)], capsys)
+    assert "is a version-1 study record" in line

@@ -69,12 +69,17 @@ class ResultsStore:
     # -- spec --------------------------------------------------------------------------
 
     def init(self, spec: StudySpec) -> None:
-        """Create the directory and write spec.yaml; refuse a directory of another study."""
+        """Create the directory and write spec.yaml; refuse a directory of another study.
+
+        A directory whose results.jsonl holds records of another schema version is refused
+        (LpmError) before its spec is compared.
+        """
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LpmError(f"cannot create {self.out_dir}: {exc.strerror}") from None
         if self.spec_path.exists():
+            self.records()  # results of another schema version: say so first
             old = load_spec(self.spec_path)
             if old != spec:
                 raise LpmError(
