@@ -70,19 +70,22 @@ def test_sample_writes_nifti_in_hu(trained_run: Path, tmp_path: Path, capsys) ->
     assert f"{summary['fixed_per_sample_j_mean']:.2f} ± " in out
 
 
-def test_sample_prints_unknown_flops(
+def test_sample_prints_unknown_flops_and_leaves_out_the_warmup(
     trained_run: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("lpm.ldm.sampling.count_flops", lambda fn: None)
     code, out, err = run_main(
-        ["sample", "--run", str(trained_run), "--n", "1", "--steps", "2",
-         "--out", str(tmp_path / "s"), "--no-progress", "--no-png"],
+        ["sample", "--run", str(trained_run), "--n", "2", "--steps", "2", "--batch-size", "1",
+         "--warmup-steps", "2", "--out", str(tmp_path / "s"), "--no-progress", "--no-png"],
         capsys,
     )  # fmt: skip
     assert code == 0, err
     (row,) = [line for line in out.splitlines() if "FLOPs / step" in line]
     assert "unknown" in row
-    assert json.loads((tmp_path / "s" / "summary.json").read_text())["flops_per_step"] is None
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["flops_per_step"] is None
+    assert summary["samples_measured"] == 1 and summary["warmup_samples"] == 1
+    assert "(over 1 sample, 1 batch)" in out
 
 
 def test_train_autoencoder_with_shape_and_config(tmp_path: Path, capsys) -> None:

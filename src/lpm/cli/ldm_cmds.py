@@ -269,6 +269,12 @@ def sample_cmd(
     sampler: str = typer.Option(None, "--sampler", help="ddpm, ddim or pndm."),
     out: Path = typer.Option(None, "--out", help="Directory for the samples."),
     batch_size: int = typer.Option(None, "--batch-size", help="Samples denoised together."),
+    warmup_steps: int = typer.Option(
+        None,
+        "--warmup-steps",
+        help="First denoising steps left out of the statistics (per-sample ones: the "
+        "whole batches inside them).",
+    ),
     seed: int = typer.Option(None, "--seed", help="Random seed."),
     ema: bool = typer.Option(None, "--ema/--no-ema", help="Use the EMA weights."),
     png: bool = typer.Option(None, "--png/--no-png", help="Write PNG previews."),
@@ -294,6 +300,7 @@ def sample_cmd(
         sampler=sampler,
         out=out,
         batch_size=batch_size,
+        warmup_steps=warmup_steps,
         seed=seed,
         ema=ema,
         png=png,
@@ -325,9 +332,10 @@ def sample_cmd(
 def _per_sample(result: Any) -> str:
     batches = result.extra.get("batches_measured")
     where = f", {batches} batch{'es' if batches != 1 else ''}" if batches is not None else ""
+    n = result.samples_measured
     return (
         f"{result.energy_per_sample_j_mean:.2f} ± {result.energy_per_sample_j_std:.2f} J "
-        f"(over {result.samples_measured} samples{where})"
+        f"(over {n} sample{'s' if n != 1 else ''}{where})"
     )
 
 
