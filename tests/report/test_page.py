@@ -146,7 +146,7 @@ def test_fixed_cost_is_a_column_and_a_section(built) -> None:
     synth = next(t for t in tables(html) if t["heading"].startswith("Synthesis per sample"))
     assert "fixed share" in synth["headers"]
     shares = {row[synth["headers"].index("fixed share")] for row in synth["rows"]}
-    assert shares == {"20.0%", "4.8%"}  # 50 of 250 and 50 of 1050 step-equivalents
+    assert shares == {"20 %", "4.8 %"}  # 50 of 250 and 50 of 1050 step-equivalents
     assert "<b>Steps</b> (agrees): 3D, measured per sample:" in html
 
 
@@ -210,9 +210,9 @@ def test_scaled_synthesis_shows_the_fixed_share_at_its_steps(tmp_path: Path) -> 
     html = out.html.read_text(encoding="utf-8")
     scen = next(t for t in tables(html) if "fixed J per sample (share)" in t["headers"])
     cell = scen["rows"][0][scen["headers"].index("fixed J per sample (share)")]
-    assert cell.endswith("(4.8 %, predicted)")  # 50 of 1050 step-equivalents, not 50 of 60
+    assert cell.endswith("<br>(4.8 %, predicted)")  # 50 of 1050 step-equivalents, not 50 of 60
     synth = next(t for t in tables(html) if t["heading"].startswith("Synthesis per sample"))
     row = synth["rows"][0]
     assert row[synth["headers"].index("measured")] == "4 samples at 10 steps, scaled"
-    assert row[synth["headers"].index("fixed share")] == "83.3%"
-    assert row[synth["headers"].index("fixed share at the scenario's steps")] == "4.8%"
+    assert row[synth["headers"].index("fixed share")] == "83 %"
+    assert row[synth["headers"].index("fixed share at the scenario's steps")] == "4.8 %"

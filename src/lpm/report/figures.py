@@ -15,6 +15,7 @@ drawn with matplotlib's object API on the Agg canvas (no pyplot, no display need
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,7 @@ def _panels(
         ax.set_xlabel(xlabel)
         if month_axis:
             ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(textwrap.fill(title, width=max(50, 50 * len(series))), fontsize=11)
     png, pdf = _save(fig, out_dir, name)
     return FigureResult(name, title, caption, png, pdf, tuple(series))
 

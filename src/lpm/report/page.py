@@ -213,10 +213,8 @@ def _flops_per_j(training: PhaseEnergy | None, synthesis: PhaseEnergy | None) ->
     return f"{one(training)} / {one(synthesis)}"
 
 
-def _share(value: float | None, digits: int | None = None) -> str:
-    if value is None:
-        return "–"
-    return share_text(value) if digits is None else f"{value:.{digits}%}"
+def _share(value: float | None) -> str:
+    return share_text(value)
 
 
 def _fixed_cell(m: SynthesisMeasurement | None, synthesis: PhaseEnergy | None) -> str:
@@ -226,7 +224,7 @@ def _fixed_cell(m: SynthesisMeasurement | None, synthesis: PhaseEnergy | None) -
     share = m.fixed_share if m.direct or synthesis is None else synthesis.fixed_share
     return (
         _pmp(m.fixed_per_sample_j_mean, m.fixed_per_sample_j_std, m.provenance)
-        + f" ({_share(share)}{'' if m.direct else ', predicted'})"
+        + f"<br>({_share(share)}{'' if m.direct else ', predicted'})"
     )
 
 
@@ -327,8 +325,8 @@ def _synthesis(analysis: Analysis, claims: Sequence[Claim]) -> str:
                 _e(f"{m.samples} samples {how}"),
                 _pmp(m.energy_per_sample_j_mean, m.energy_per_sample_j_std, m.provenance),
                 _pmp(m.fixed_per_sample_j_mean, m.fixed_per_sample_j_std, m.provenance),
-                _e(_share(m.fixed_share, 1)),
-                _e(_share(s.synthesis.fixed_share if s.synthesis else None, 1)),
+                _e(_share(m.fixed_share)),
+                _e(_share(s.synthesis.fixed_share if s.synthesis else None)),
                 _pmp(m.energy_per_step_j_mean, m.energy_per_step_j_std, m.provenance),
                 _pm(m.fixed_per_sample_s_mean, m.fixed_per_sample_s_std),
             )
