@@ -292,3 +292,12 @@ def test_backtest_ships_as_package_data() -> None:
             assert [p.fraction for p in run.points] == sorted(p.fraction for p in run.points)
     else:
         assert read_backtest() is None
+
+
+def test_a_comparison_says_which_synthesis_energies_were_scaled(tmp_path: Path) -> None:
+    write_results(tmp_path, [record(2, (32, 32)), record(2, (64, 64), sample_steps=10)])
+    claims = {c.key: c for c in compute_claims(analyze(tmp_path))}
+    size = claims["size-synthesis-2d"]
+    assert size.rests_on.endswith("; 1 of 2 synthesis energies scaled from 10 measured steps")
+    assert "scaled synthesis" in size.why
+    assert "scaled" not in claims["size-training-2d"].rests_on

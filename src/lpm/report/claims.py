@@ -287,7 +287,23 @@ def _not_measured(key: str, topic: str, section: str, text: str, rule: str, what
     return Claim(key, topic, section, text, f"not measured: {what}", None, NOT_MEASURED, rule, "")
 
 
+def _scaled_text(ctx: _Context, series: Iterable[Series | None]) -> str:
+    """How many synthesis points were scaled from another step count (empty if none)."""
+    ids = [i for s in series if s is not None and s.phase == "synthesis" for i in s.scenario_ids]
+    scaled = []
+    for sid in ids:
+        scenario = ctx.scenario(sid)
+        m = scenario.sample_measurement if scenario else None
+        if m is not None and not m.direct:
+            scaled.append(m.steps)
+    if not scaled:
+        return ""
+    at = "/".join(str(n) for n in sorted(set(scaled)))
+    return f"; {len(scaled)} of {len(ids)} synthesis energies scaled from {at} measured steps"
+
+
 def _measured(
+    ctx: _Context,
     key: str,
     topic: str,
     section: str,
@@ -299,7 +315,14 @@ def _measured(
     why: str,
     series: Iterable[Series | None],
 ) -> Claim:
+    series = list(series)
     provenance, rests_on = _rests_on(series)
+    scaled = _scaled_text(ctx, series)
+    if scaled:
+        why += (
+            "; scaled synthesis: those scenarios sampled at another step count and their "
+            "energy per step was scaled to the scenario's steps, unlike the others"
+        )
     return Claim(
         key,
         topic,
@@ -312,7 +335,7 @@ def _measured(
         why,
         basis=Basis.MEASURED,
         provenance=provenance,
-        rests_on=rests_on,
+        rests_on=rests_on + scaled,
     )
 
 
@@ -344,7 +367,7 @@ def _size_growth(ctx: _Context, phase: str, dims: int) -> Claim:
         ctx.sizes_reason(series, dims),
         "at small sizes fixed per-step costs (data loading, kernel launches, the CPU) weigh more",
     )
-    return _measured(key, topic, "§3.1", text, run, exponent, verdict, rule, why, [series])
+    return _measured(ctx, key, topic, "§3.1", text, run, exponent, verdict, rule, why, [series])
 
 
 def _dims_ratio(ctx: _Context, phase: str) -> Claim:
@@ -366,7 +389,7 @@ def _dims_ratio(ctx: _Context, phase: str) -> Claim:
     run = f"{_kg(s3.y[-1])} at {s3.x[-1]} vs {_kg(s2.y[-1])} at {s2.x[-1]} (×{ratio:.3g})"
     verdict = AGREES if 10**-0.5 * 10 <= ratio <= 10**0.5 * 10 else DIFFERS
     why = ctx.why(ctx.sizes_reason(s2, 2), ctx.sizes_reason(s3, 3))
-    return _measured(key, topic, "§3.1", text, run, ratio, verdict, rule, why, [s2, s3])
+    return _measured(ctx, key, topic, "§3.1", text, run, ratio, verdict, rule, why, [s2, s3])
 
 
 def _synthesis_vs_training(ctx: _Context) -> Claim:
@@ -433,7 +456,7 @@ def _model_size(ctx: _Context, phase: str) -> Claim:
     )
     verdict = AGREES if ok else DIFFERS
     return _measured(
-        key, topic, "§3.2", text, "; ".join(parts), max(values), verdict, rule, why, found
+        ctx, key, topic, "§3.2", text, "; ".join(parts), max(values), verdict, rule, why, found
     )
 
 
@@ -460,7 +483,7 @@ def _processes(ctx: _Context) -> Claim:
         "while the paper added whole GPUs"
     )
     verdict = AGREES if pct > PROCESSES_SIGNIFICANT_PCT else DIFFERS
-    return _measured(key, topic, "§3.4", text, run, pct, verdict, rule, why, [s])
+    return _measured(ctx, key, topic, "§3.4", text, run, pct, verdict, rule, why, [s])
 
 
 def share_text(share: float | None) -> str:
@@ -704,9 +727,10 @@ def _absolute(ctx: _Context, phase: str, dims: int) -> Claim:
         series.x[-1:],
         series.y[-1:],
         series.yerr[-1:],
+        scenario_ids=series.scenario_ids[-1:],
         provenances=series.provenances[-1:],
     )
-    return _measured(key, topic, "§3.1", text, run, kg, verdict, rule, why, [point])
+    return _measured(ctx, key, topic, "§3.1", text, run, kg, verdict, rule, why, [point])
 
 
 def _measured_fraction(scenario: Scenario | None, phase: str) -> float | None:
