@@ -301,3 +301,15 @@ def test_a_comparison_says_which_synthesis_energies_were_scaled(tmp_path: Path) 
     assert size.rests_on.endswith("; 1 of 2 synthesis energies scaled from 10 measured steps")
     assert "scaled synthesis" in size.why
     assert "scaled" not in claims["size-training-2d"].rests_on
+
+
+def test_one_machine_is_one_machine_whatever_its_pids(tmp_path: Path) -> None:
+    base = {"host": "vm", "cpu_model": "Xeon", "gpu_names": [], "ram_total_gb": 25.3}
+    records = [
+        record(2, (32, 32), hardware={**base, "pid": 1, "meters": [{"pids": [1]}]}),
+        record(2, (64, 64), hardware={**base, "pid": 2, "meters": [{"pids": [2]}]}),
+        record(2, (48, 48), hardware={**base, "host": "other", "pid": 3}),
+    ]
+    write_results(tmp_path, records)
+    machines = analyze(tmp_path).machines()
+    assert [(hw["host"], len(ids)) for hw, ids in machines] == [("vm", 2), ("other", 1)]

@@ -15,6 +15,7 @@ does not know them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -176,12 +177,45 @@ class Analysis:
         return Provenance.combine(i.scenario.provenance for i in self.scenarios)
 
     def hardware(self) -> list[dict[str, Any]]:
-        """The distinct hardware contexts of the scenarios, in order of appearance."""
-        seen: list[dict[str, Any]] = []
+        """The distinct machines of the scenarios (one context each), in order of appearance."""
+        return [context for context, _ in self.machines()]
+
+    def machines(self) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+        """Each distinct machine's first context and the scenarios measured on it.
+
+        Two contexts are one machine when the fields that describe the machine
+        (:data:`MACHINE_KEYS`) agree; per-process fields (pid, meter scopes) may differ.
+        """
+        groups: dict[str, tuple[dict[str, Any], list[str]]] = {}
         for item in self.scenarios:
-            if item.scenario.hardware and item.scenario.hardware not in seen:
-                seen.append(item.scenario.hardware)
-        return seen
+            hw = item.scenario.hardware
+            if not hw:
+                continue
+            known = {k: hw[k] for k in MACHINE_KEYS if k in hw}
+            key = json.dumps(known or hw, sort_keys=True, default=str)
+            groups.setdefault(key, (hw, []))[1].append(item.scenario.scenario_id)
+        return [(hw, tuple(ids)) for hw, ids in groups.values()]
+
+
+#: The fields of a hardware context (lpm.energy.collect_context, or the study's short form)
+#: that identify a machine; the others (pid, meter scopes) belong to one process.
+MACHINE_KEYS = (
+    "host",
+    "os",
+    "platform",
+    "cpu_model",
+    "cpu",
+    "cpu_count_logical",
+    "cpu_count_physical",
+    "cpu_count",
+    "ram_total_gb",
+    "gpu_names",
+    "gpus",
+    "gpu_driver",
+    "torch_version",
+    "torch",
+    "lpm_version",
+)
 
 
 def _period(intensity: Any) -> str:

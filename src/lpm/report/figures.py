@@ -121,7 +121,8 @@ def _panels(
         if month_axis:
             labels = [MONTH_NAMES[int(m.split("-")[1]) - 1] if "-" in m else m for m in s.x]
         _bars(ax, s, color, xlabels=labels)
-        ax.set_title(f"{s.phase}, {s.dims}D ({s.fixed}; energy {s.provenance})", fontsize=9)
+        title_text = f"{s.phase}, {s.dims}D ({s.fixed}; energy {s.provenance})"
+        ax.set_title(textwrap.fill(title_text, width=36 if len(series) >= 4 else 48), fontsize=9)
         ax.set_xlabel(xlabel)
         if month_axis:
             ax.tick_params(axis="x", labelsize=8)

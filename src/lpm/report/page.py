@@ -428,18 +428,22 @@ def _failed(analysis: Analysis) -> str:
 
 
 def _hardware(analysis: Analysis) -> str:
-    contexts = analysis.hardware()
-    if not contexts:
+    machines = analysis.machines()
+    if not machines:
         return "<p>The records carry no hardware description.</p>"
     parts = []
-    for n, ctx in enumerate(contexts, start=1):
+    for n, (ctx, ids) in enumerate(machines, start=1):
         rows = []
         for key, value in ctx.items():
             text = value if isinstance(value, str) else json.dumps(value, default=str)
             rows.append((_e(key), _e(text)))
-        used = sum(1 for i in analysis.scenarios if i.scenario.hardware == ctx)
+        which = "scenario" if len(ids) == 1 else "scenarios"
         parts.append(
-            f"<h3>Machine {n} ({used} scenarios)</h3>" + _table(("field", "value"), rows, set())
+            f"<h3>Machine {n} ({len(ids)} {which})</h3>"
+            f"<p class='small'>The context of {_e(ids[0])}"
+            + (f"; the same machine ran {_e(', '.join(ids[1:]))}" if len(ids) > 1 else "")
+            + ".</p>"
+            + _table(("field", "value"), rows, set())
         )
     return "".join(parts)
 
