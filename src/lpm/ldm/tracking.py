@@ -79,8 +79,9 @@ def provenance_by_kind(summary: Any) -> dict[str, str]:
 def training_measurements(tracker: Any, iterations_done: int) -> tuple[Any, dict[str, Any]]:
     """The tracker's summary and the energy fields every training result shares.
 
-    ``step_stats`` is None when nothing was trained (a run resumed at its last iteration);
-    so is the "train" window, and the energy per iteration is then 0.0.
+    When nothing was trained (a run resumed at its last iteration) there is no "train"
+    window: ``step_stats`` is None and the energy per iteration 0.0. Otherwise a missing
+    "train" window raises MissingWindowError.
     """
     from lpm.errors import LpmError
 
