@@ -116,7 +116,7 @@ def test_summary_table_reads_typed_records_and_shows_provenance() -> None:
     assert "simulated" in text
     assert "10 (scaled)" in text
     # fixed share: 0.5 J of 0.5 + 200 × 0.01 J per sample
-    assert "20.0%" in text
+    assert " 20% " in text
 
 
 def test_results_of_an_older_lpm_are_refused_with_exit_2(tmp_path: Path, capsys) -> None:

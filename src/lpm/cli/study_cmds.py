@@ -42,7 +42,7 @@ def _flop_per_j(value: float | None) -> str:
 
 def _fixed_share(rec: ScenarioRecord) -> str:
     share = rec.sample.fixed_share if rec.sample is not None else None
-    return f"{100 * share:.1f}%" if share is not None else "-"
+    return f"{100 * share:.2g}%" if share is not None else "-"
 
 
 def _sampled_at(rec: ScenarioRecord) -> str:
