@@ -162,6 +162,11 @@ def test_backtest_is_quoted_next_to_the_prediction(tmp_path: Path) -> None:
     assert claim.verdict == "backtested" and claim.basis == "model"
     backtest = next(t for t in tables(html) if t["heading"] == "How good is the prediction")
     assert len(backtest["rows"]) == 8  # 2 phases x 4 fractions
+    assert "inside ± 1 std" in backtest["headers"]
+    assert (
+        "training from 1%–10% of the run: +0.4 % to +4.0 %, measured total inside the 95 %" in html
+    )
+    assert "inside ± 1 std 4 of 4" in html
     absolute = next(c for c in out.claims if c.key == "absolute-training-2d")
     assert "± " in absolute.run and "expected error of the prediction: +4.0 %" in absolute.run
 

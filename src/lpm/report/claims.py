@@ -204,12 +204,16 @@ def backtest_text(
     if run is None or point is None:
         return f"no {phase} backtest on record"
     inside = "inside" if point.inside_ci95 else "outside"
+    std = ""
+    if point.inside_std is not None:
+        std = f"{'inside' if point.inside_std else 'outside'} ± 1 std, "
     text = (
         f"{point.error_pct:+.1f} % when predicted from {point.fraction:.0%} of "
-        f"{run.target:,} {run.unit} (backtest; measured total {inside} the 95 % interval)"
+        f"{run.target:,} {run.unit} (backtest; measured total {std}{inside} the 95 % "
+        "interval)"
     )
     if where:
-        text += f" on {backtest.machine}, {backtest.date}, {run.setup}"
+        text += f" on {backtest.machine}, {backtest.date}, {run.setup}; {run.summary()}"
     smallest = min(p.fraction for p in run.points)
     if fraction is not None and fraction < smallest / 2:
         text += (

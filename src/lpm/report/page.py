@@ -380,6 +380,7 @@ def _backtest(analysis: Analysis) -> str:
                     _e(f"{_num(p.ci95_kwh[0])}–{_num(p.ci95_kwh[1])}"),
                     _num(run.actual_kwh) + _prov(run.provenance),
                     _e(f"{p.error_pct:+.1f} %"),
+                    _e("–" if p.inside_std is None else "yes" if p.inside_std else "no"),
                     _e("yes" if p.inside_ci95 else "no"),
                 )
             )
@@ -391,6 +392,7 @@ def _backtest(analysis: Analysis) -> str:
         "95 % interval kWh",
         "measured kWh",
         "error",
+        "inside ± 1 std",
         "inside 95 %",
     )
     return (
@@ -398,7 +400,10 @@ def _backtest(analysis: Analysis) -> str:
         f"({_e(bt.date)}, <code>{_e(bt.command)}</code>) predicted from their first part "
         "and compared with their measured total (error = predicted − measured, relative to "
         "measured). The scenarios above are predicted the same way, usually from a far "
-        "smaller share of their target.</p>" + _table(headers, rows, set(range(3, 6)))
+        "smaller share of their target. In short: "
+        + "; ".join(_e(f"{r.phase} {r.summary()}") for r in bt.runs.values())
+        + ".</p>"
+        + _table(headers, rows, set(range(3, 6)))
     )
 
 

@@ -143,6 +143,7 @@ class BacktestPoint:
     ci95_kwh: tuple[float, float]
     error_pct: float
     inside_ci95: bool
+    inside_std: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,22 @@ class BacktestRun:
         if fraction <= 0:
             return min(self.points, key=lambda p: p.fraction)
         return min(self.points, key=lambda p: abs(math.log(p.fraction / fraction)))
+
+    def summary(self) -> str:
+        """'from 1–10 % of the run: −3.2 % to +15.6 %, inside the 95 % interval 1 of 4'."""
+        if not self.points:
+            return "no backtested prediction"
+        errors = [p.error_pct for p in self.points]
+        inside = sum(p.inside_ci95 for p in self.points)
+        text = (
+            f"from {self.points[0].fraction:.0%}–{self.points[-1].fraction:.0%} of the run: "
+            f"{min(errors):+.1f} % to {max(errors):+.1f} %, measured total inside the 95 % "
+            f"interval {inside} of {len(self.points)}"
+        )
+        known = [p.inside_std for p in self.points if p.inside_std is not None]
+        if known:
+            text += f", inside ± 1 std {sum(known)} of {len(known)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -190,6 +207,7 @@ def _backtest_point(raw: dict[str, Any]) -> BacktestPoint:
         ci95_kwh=(float(lo), float(hi)),
         error_pct=float(raw["error_pct"]),
         inside_ci95=bool(raw["inside_ci95"]),
+        inside_std=bool(raw["inside_std"]) if "inside_std" in raw else None,
     )
 
 
