@@ -30,6 +30,7 @@ object last.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -136,12 +137,45 @@ def block_spread_pct(
     return 100.0 * math.sqrt(var) / mean if mean > 0 else None
 
 
+def batch_means_half_pct(
+    checkpoints: Sequence[tuple[float, int, float]], skip_steps: int = 0
+) -> float | None:
+    """Half-width (% of the mean) of a batch-means 95 % interval of the energy per step.
+
+    The blocks are the intervals between a run record's periodic lines (after the first
+    ``skip_steps`` steps, the warm-up): t(0.975, B−1) × std of the blocks' energy per step
+    / √B, relative to the mean. Unlike σ/√K over K steps, this widens when consecutive steps
+    are correlated (load phases). None with fewer than 3 blocks.
+    """
+    from lpm.energy._stats import t_quantile_975
+
+    rows = [c for c in checkpoints if c[1] >= skip_steps]
+    blocks = [(b[2] - a[2]) / (b[1] - a[1]) for a, b in itertools.pairwise(rows) if b[1] > a[1]]
+    if len(blocks) < 3:
+        return None
+    mean = (rows[-1][2] - rows[0][2]) / (rows[-1][1] - rows[0][1])
+    m = sum(blocks) / len(blocks)
+    sd = math.sqrt(sum((v - m) ** 2 for v in blocks) / (len(blocks) - 1))
+    half = t_quantile_975(len(blocks) - 1) * sd / math.sqrt(len(blocks))
+    return 100.0 * half / mean if mean > 0 else None
+
+
+def add_batch_means(p: dict[str, Any], half_pct: float | None, actual_kwh: float) -> None:
+    """Add the batch-means interval's half-width and whether it holds the actual to ``p``."""
+    p["batch_means_ci95_half_pct"] = half_pct
+    p["inside_batch_means_ci95"] = (
+        None
+        if half_pct is None
+        else abs(p["predicted_kwh"] - actual_kwh) <= half_pct / 100 * p["predicted_kwh"]
+    )
+
+
 def markdown_table(data: dict[str, Any]) -> str:
     """The RESULTS.md table of a backtest (one row per phase and fraction)."""
     lines = [
         "| phase | from the first | measured | predicted kWh ± std | 95 % interval, kWh "
-        "| actual kWh | error | inside 95 %? | inside ± std? |",
-        "| --- | ---: | ---: | --- | --- | ---: | ---: | :---: | :---: |",
+        "| actual kWh | error | inside 95 %? | inside ± std? | batch-means 95 % |",
+        "| --- | ---: | ---: | --- | --- | ---: | ---: | :---: | :---: | --- |",
     ]
     for phase, run in data["runs"].items():
         for p in run["from"]:
@@ -152,9 +186,16 @@ def markdown_table(data: dict[str, Any]) -> str:
                 f"{p['predicted_kwh_std']:.2g} | [{lo:.4g}, {hi:.4g}] "
                 f"(±{p['ci95_half_pct']:.2g} %) | {run['actual_kwh']:.4g} "
                 f"| {p['error_pct']:+.2f} % | {'yes' if p['inside_ci95'] else '**no**'} "
-                f"| {'yes' if p['inside_std'] else 'no'} |"
+                f"| {'yes' if p['inside_std'] else 'no'} | {_batch_means_cell(p)} |"
             )
     return "\n".join(lines)
+
+
+def _batch_means_cell(p: dict[str, Any]) -> str:
+    half = p.get("batch_means_ci95_half_pct")
+    if half is None:
+        return "n/a (< 3 blocks)"
+    return f"±{half:.2g} %: {'yes' if p['inside_batch_means_ci95'] else '**no**'}"
 
 
 # ---------------------------------------------------------------- machine
@@ -199,6 +240,11 @@ def _checkpoints(record: str | None) -> list[tuple[float, int, float]]:
                 )
             )
     return sorted(out)
+
+
+def _record(result: Any) -> str | None:
+    """The run record of a training or sampling result."""
+    return (result.extra or {}).get("run_record")
 
 
 def _provenance(result: Any) -> str:
@@ -278,7 +324,7 @@ def backtest_training(args: argparse.Namespace, work: Path, ae: Path) -> tuple[d
     actual_j = long.energy_per_iteration_j * long.iterations
     actual_kwh = actual_j / J_PER_KWH
     _log(f"train long {n} it: {actual_kwh:.4g} kWh in {long.duration_s:.0f} s")
-    checkpoints = _checkpoints((long.extra or {}).get("run_record"))
+    checkpoints = _checkpoints(_record(long))
     points = []
     for f, k, pred, res, short_wall, short_load in shorts:
         p = point(f, k, warm, pred, actual_kwh)
@@ -286,6 +332,7 @@ def backtest_training(args: argparse.Namespace, work: Path, ae: Path) -> tuple[d
         p["load_average_1m"] = short_load
         p["power_samples"] = res.step_stats.power_samples
         p["block_spread_pct"] = block_spread_pct(checkpoints, f)
+        add_batch_means(p, batch_means_half_pct(_checkpoints(_record(res)), warm), actual_kwh)
         points.append(p)
     self_pred = predict(long.step_stats, n)
     data = {
@@ -307,7 +354,7 @@ def backtest_training(args: argparse.Namespace, work: Path, ae: Path) -> tuple[d
 
 def _window_s(result: Any, window: str) -> float | None:
     """Duration of a window of the result's run (from its record), None when unknown."""
-    record = (result.extra or {}).get("run_record")
+    record = _record(result)
     if not record:
         return None
     from lpm.energy import read_run
@@ -354,7 +401,7 @@ def backtest_synthesis(args: argparse.Namespace, work: Path, run: Path) -> dict:
     wall = time.monotonic() - t0
     actual_kwh = long.energy_per_sample_j * long.samples / J_PER_KWH
     _log(f"sample long {m} x {args.steps} steps: {actual_kwh:.4g} kWh in {long.duration_s:.0f} s")
-    checkpoints = _checkpoints((long.extra or {}).get("run_record"))
+    checkpoints = _checkpoints(_record(long))
     points = []
     for f, k, pred, res, short_wall, short_load in shorts:
         p = point(f, k, warm, pred, actual_kwh)
@@ -365,6 +412,8 @@ def backtest_synthesis(args: argparse.Namespace, work: Path, run: Path) -> dict:
         p["fixed_per_sample_j_std"] = res.fixed_per_sample_j_std
         p["predicted_fixed_kwh"] = float(getattr(pred, "fixed_energy_j_mean", 0.0)) / J_PER_KWH
         p["block_spread_pct"] = block_spread_pct(checkpoints, f)
+        skip = warm * args.steps
+        add_batch_means(p, batch_means_half_pct(_checkpoints(_record(res)), skip), actual_kwh)
         points.append(p)
     return {
         "setup": f"2D {args.model} {args.size}², {args.sampler} {args.steps} steps, batch 1",

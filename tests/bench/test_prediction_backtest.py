@@ -92,6 +92,25 @@ def test_markdown_table_flags_misses(bt):
     assert len(table) == 4
     assert "+20.00 %" in table[2] and "**no**" in table[2]
     assert "-5.00 %" in table[3] and "| yes | yes |" in table[3]
+    assert "n/a" in table[2]
+
+
+def test_batch_means_interval(bt):
+    # 0.4 / 0.6 J per step alternating over 10 blocks of 100 steps, after 50 warm-up steps
+    rows, e = [(0.0, 0, 0.0), (1.0, 50, 99.0)], 99.0
+    for i in range(1, 11):
+        e += 100 * (0.4 if i % 2 else 0.6)
+        rows.append((1.0 + i, 50 + 100 * i, e))
+    half = bt.batch_means_half_pct(rows, skip_steps=50)
+    assert half == pytest.approx(100 * 2.262 * 0.1054 / math.sqrt(10) / 0.5, rel=0.01)
+    assert bt.batch_means_half_pct(rows[:4], skip_steps=50) is None  # two blocks
+    p = {"predicted_kwh": 1.1}
+    bt.add_batch_means(p, half, 1.0)  # half ~15 % of 1.1 covers 0.1
+    assert p["inside_batch_means_ci95"] is True
+    bt.add_batch_means(p, 5.0, 1.0)
+    assert p["inside_batch_means_ci95"] is False
+    bt.add_batch_means(p, None, 1.0)
+    assert p["inside_batch_means_ci95"] is None
 
 
 def test_data_file_shape_is_what_the_report_reads(bt):
