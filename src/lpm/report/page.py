@@ -377,7 +377,7 @@ def _backtest(analysis: Analysis) -> str:
                     _e(run.setup),
                     _e(f"{p.fraction:.0%} ({p.measured} of {run.target:,} {run.unit})"),
                     _pmp(p.predicted_kwh, p.predicted_kwh_std, run.provenance),
-                    _e(f"{_num(p.ci95_kwh[0])}–{_num(p.ci95_kwh[1])}"),
+                    _e(f"{_num(p.ci95_kwh[0])}–{_num(p.ci95_kwh[1])}") + _prov(run.provenance),
                     _num(run.actual_kwh) + _prov(run.provenance),
                     _e(f"{p.error_pct:+.1f} %"),
                     _e("–" if p.inside_std is None else "yes" if p.inside_std else "no"),
