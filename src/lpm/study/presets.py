@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
+from lpm.report.results import DEFAULT_MONTHS_REGION, DEFAULT_REGIONS
 from lpm.study.spec import StudySpec, spec_from_dict
 
-# Table 1 of the paper (2022 yearly averages, source id paper2024) and Fig. 3b (DE, 2022).
-_REGIONS = ["SE", "DE", "PL", "CN", "US", "EU27"]
-_MONTHS = {"region": "DE", "year": 2022}
+# Table 1 of the paper (2022 yearly averages, source id paper2024) and Fig. 3b (DE, 2022);
+# the paper's PUE and region are lpm.carbon's defaults (DEFAULT_PUE, DEFAULT_REGION).
+_REGIONS = list(DEFAULT_REGIONS)
+_MONTHS = {"region": DEFAULT_MONTHS_REGION, "year": 2022}
 
 PAPER: dict[str, Any] = {
     "name": "paper",
@@ -28,7 +31,7 @@ PAPER: dict[str, Any] = {
     "base": {"image_size": {"2d": 256, "3d": 192}, "model": "medium", "processes": 1},
     "regions": _REGIONS,
     "intensity_source": "paper2024",
-    "region": "EU27",
+    "region": DEFAULT_REGION,
     "months": _MONTHS,
     # §2.4: averaged over 50 epochs / 50 samples; §3.1: predicted for 150k / 10k.
     "measure": {
@@ -40,7 +43,7 @@ PAPER: dict[str, Any] = {
         "autoencoder_iterations": 100,
     },
     "targets": {"train_iterations": 150_000, "samples": 10_000, "steps": 1000},
-    "pue": 1.55,
+    "pue": DEFAULT_PUE,
     "data": "phantom",
     "batch_size": 1,
 }
@@ -62,7 +65,7 @@ QUICK: dict[str, Any] = {
     "base": {"image_size": {"2d": 32, "3d": 16}, "model": "small", "processes": 1},
     "regions": _REGIONS,
     "intensity_source": "paper2024",
-    "region": "EU27",
+    "region": DEFAULT_REGION,
     "months": _MONTHS,
     "measure": {
         "train_iterations": 20,
@@ -74,7 +77,7 @@ QUICK: dict[str, Any] = {
         "autoencoder_iterations": 1,
     },
     "targets": {"train_iterations": 150_000, "samples": 10_000, "steps": 1000},
-    "pue": 1.55,
+    "pue": DEFAULT_PUE,
     "data": "phantom",
     "batch_size": 1,
     # One thread per run: where other programs share the CPU, two OpenMP threads wait on

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
 
 Size = tuple[int, ...]
@@ -120,13 +121,13 @@ class StudySpec(_Strict):
     sampler: str = "ddim"
     steps: list[int] = Field(default_factory=lambda: [1000])
     base: Base = Field(default_factory=Base)
-    regions: list[str] = Field(default_factory=lambda: ["EU27"])
+    regions: list[str] = Field(default_factory=lambda: [DEFAULT_REGION])
     intensity_source: str | None = None
-    region: str = "EU27"
+    region: str = DEFAULT_REGION
     months: Months | None = None
     measure: Measure = Field(default_factory=Measure)
     targets: Targets = Field(default_factory=Targets)
-    pue: float = Field(1.55, ge=1.0)
+    pue: float = Field(DEFAULT_PUE, ge=1.0)
     data: str = "phantom"
     batch_size: int = Field(1, ge=1)
     global_batch: Literal["same_global", "same_per_gpu"] = "same_per_gpu"
