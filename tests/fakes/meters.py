@@ -6,10 +6,11 @@ import threading
 import time
 
 from lpm.energy import Reading
+from lpm.energy.reading import MeterBase
 from lpm.provenance import Provenance
 
 
-class BlockingMeter:
+class BlockingMeter(MeterBase):
     """A measured GPU whose read() blocks (up to 30 s) once ``block`` is set.
 
     ``entered`` is set when a read starts blocking; set ``release`` (e.g. in a fixture's
@@ -18,7 +19,6 @@ class BlockingMeter:
 
     kind = "gpu"
     provenance = Provenance.MEASURED
-    estimated = False
     name = "blocking gpu"
 
     def __init__(self, watts: float = 100.0) -> None:

@@ -149,10 +149,8 @@ def track(
     except OSError as exc:
         tracker.stop()
         raise LpmError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
-    for meter in detection.meters:
-        follow = getattr(meter, "track_pids", None)
-        if callable(follow):  # see the child at once, not at the next process scan
-            follow([proc.pid])
+    for meter in detection.meters:  # see the child at once, not at the next process scan
+        meter.track_pids([proc.pid])
 
     def forward(signum: int, _frame: Any) -> None:
         if proc.poll() is None:
@@ -235,7 +233,7 @@ def hardware(
         data = {
             "components": [i.to_dict() for i in d.items],
             "cpu_power_model": model.to_dict(),
-            "meters": [m.describe() for m in d.meters if hasattr(m, "describe")],
+            "meters": [m.describe() for m in d.meters],
             "notices": d.notices,
         }
         typer.echo(json.dumps(data, indent=2))

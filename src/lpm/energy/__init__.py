@@ -12,7 +12,7 @@ from lpm.energy.export import CODECARBON_COLUMNS, EXPORT_COLUMNS, export_codecar
 from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
 from lpm.energy.predict import Prediction, predict, predict_synthesis
 from lpm.energy.rapl import RaplMeter, RaplPermissionError, RaplUnavailable, rapl_meters
-from lpm.energy.reading import Meter, Reading
+from lpm.energy.reading import Meter, MeterBase, Reading
 from lpm.energy.record import read_run, read_windows
 from lpm.energy.results import ComponentEnergy, LiveSnapshot, RunSummary, StepStats, WindowStats
 from lpm.energy.simulated import SimulatedMeter
@@ -28,6 +28,7 @@ __all__ = [
     "HardwareItem",
     "LiveSnapshot",
     "Meter",
+    "MeterBase",
     "NvmlMeter",
     "NvmlUnavailable",
     "Prediction",

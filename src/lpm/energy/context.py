@@ -11,7 +11,7 @@ from importlib import metadata
 import psutil
 
 from lpm.energy.estimated import cpu_model_name
-from lpm.energy.reading import Meter, meter_provenance
+from lpm.energy.reading import MeterBase
 
 
 def _version(dist: str) -> str | None:
@@ -21,27 +21,14 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _describe(m: Meter) -> dict:
-    describe = getattr(m, "describe", None)
-    if callable(describe):
-        try:
-            return describe()
-        except Exception as exc:  # a meter's description must never break a run
-            return {**_basic(m), "error": str(exc)}
-    return _basic(m)
+def _describe(m: MeterBase) -> dict:
+    try:
+        return m.describe()
+    except Exception as exc:  # a meter's description must never break a run
+        return {**MeterBase.describe(m), "error": str(exc)}
 
 
-def _basic(m: Meter) -> dict:
-    prov = meter_provenance(m)
-    return {
-        "name": m.name,
-        "kind": m.kind,
-        "provenance": prov.value,
-        "estimated": prov.is_estimated,
-    }
-
-
-def collect_context(meters: Sequence[Meter] = ()) -> dict:
+def collect_context(meters: Sequence[MeterBase] = ()) -> dict:
     """CPU model and cores, GPU names and driver, torch version, host, Slurm job, versions.
 
     The torch version comes from package metadata, so torch is never imported here.

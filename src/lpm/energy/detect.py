@@ -17,7 +17,7 @@ from lpm.energy.rapl import (
     RaplUnavailable,
     rapl_meters,
 )
-from lpm.energy.reading import Meter
+from lpm.energy.reading import MeterBase
 from lpm.energy.simulated import SimulatedMeter
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
@@ -62,7 +62,7 @@ class HardwareItem:
 class Detection:
     """The meters chosen, what they mean, and one-line notices for the user."""
 
-    meters: list[Meter]
+    meters: list[MeterBase]
     items: list[HardwareItem]
     notices: list[str] = field(default_factory=list)
 
@@ -85,7 +85,7 @@ def _simulated(
     for label, w in given:
         if w is not None and w < 0:
             raise LpmError(f"{label} must be 0 or more watts, not {w}")
-    meters: list[Meter] = []
+    meters: list[MeterBase] = []
     items = []
     if simulate_cpu_watts is not None:
         m = SimulatedMeter("cpu", simulate_cpu_watts, 1)
@@ -117,7 +117,7 @@ def detect(
     if simulate_cpu_watts is not None or simulate_gpus or simulate_gpu_watts is not None:
         return _simulated(simulate_cpu_watts, simulate_gpus, simulate_gpu_watts)
     env = os.environ if env is None else env
-    meters: list[Meter] = []
+    meters: list[MeterBase] = []
     items: list[HardwareItem] = []
     notices: list[str] = []
 
@@ -188,7 +188,7 @@ def detect_meters(
     simulate_gpu_watts: float | None = None,
     cpu_scope: str = "process",
     **kwargs: Any,
-) -> list[Meter]:
+) -> list[MeterBase]:
     """Meters for this job: NVML GPUs, RAPL CPU/DRAM, else estimated CPU/DRAM.
 
     With any simulation argument, only the simulated devices. ``cpu_scope`` is "process"

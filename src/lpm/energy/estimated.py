@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from lpm.energy.reading import Reading
+from lpm.energy.reading import MeterBase, Reading
 from lpm.energy.tdp import (
     CPU_IDLE_FRACTION,
     DRAM_W_PER_GB,
@@ -265,12 +265,11 @@ def _available_cpus(pids: Iterable[int]) -> int:
     return len(cpus) or (psutil.cpu_count() or 1)
 
 
-class EstimatedCpuMeter:
+class EstimatedCpuMeter(MeterBase):
     """CPU energy from CPU time x a TDP model (marked estimated)."""
 
     kind = "cpu"
     provenance = Provenance.ESTIMATED
-    estimated = True
 
     def __init__(
         self,
@@ -359,12 +358,11 @@ class EstimatedCpuMeter:
         }
 
 
-class EstimatedDramMeter:
+class EstimatedDramMeter(MeterBase):
     """DRAM energy from memory size x W per GB (marked estimated)."""
 
     kind = "dram"
     provenance = Provenance.ESTIMATED
-    estimated = True
 
     def __init__(
         self,

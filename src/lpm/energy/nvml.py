@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lpm.energy.reading import Reading
+from lpm.energy.reading import MeterBase, Reading
 from lpm.energy.tdp import FALLBACK_GPU_W, lookup_gpu
 from lpm.provenance import Provenance
 
@@ -127,7 +127,7 @@ class _Gpu:
     notes: list[str] = field(default_factory=list)
 
 
-class NvmlMeter:
+class NvmlMeter(MeterBase):
     """Energy of this job's NVIDIA GPUs.
 
     ``nvml`` is the pynvml module (injectable for tests); ``select`` keeps only these
@@ -136,7 +136,6 @@ class NvmlMeter:
 
     kind = "gpu"
     provenance = Provenance.MEASURED
-    estimated = False
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpm.energy.reading import Reading
+from lpm.energy.reading import MeterBase, Reading
 from lpm.provenance import Provenance
 
 DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")
@@ -118,11 +118,10 @@ def find_zones(
     return sorted(found.values(), key=lambda z: (z.kind, z.label))
 
 
-class RaplMeter:
+class RaplMeter(MeterBase):
     """Cumulative energy of RAPL zones of one kind, with wrap-around."""
 
     provenance = Provenance.MEASURED
-    estimated = False
 
     def __init__(self, zones: list[RaplZone], *, reader: Reader = _read_text) -> None:
         kinds = {z.kind for z in zones}

@@ -1,9 +1,15 @@
-"""The meter interface: a meter reads cumulative energy in J per device."""
+"""The meter interface: a meter reads cumulative energy in J per device.
+
+:class:`MeterBase` declares every member with its default; every lpm meter derives from
+it. :func:`as_meter` adapts, once, an object that only satisfies the older duck-typed
+:class:`Meter` protocol, so the rest of lpm calls members directly.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from lpm.provenance import Provenance
 
@@ -65,6 +71,12 @@ def meter_provenance(meter: object) -> Provenance:
     A meter that states neither is ESTIMATED: a number of unknown origin is never
     presented as measured.
     """
+    if isinstance(meter, MeterBase):
+        return meter.provenance
+    return _stated_provenance(meter)
+
+
+def _stated_provenance(meter: object) -> Provenance:
     value = getattr(meter, "provenance", None)
     if value is None:
         value = getattr(meter, "estimated", None)
@@ -82,11 +94,9 @@ class Meter(Protocol):
     TDP and memory × W/GB: ESTIMATED; fixed watts: SIMULATED); ``estimated`` is the old
     flag, kept for callers that read it (``provenance.is_estimated``).
 
-    Optional extras a meter may offer, used when present:
-    ``device_ids`` (globally unique ids, e.g. GPU UUIDs, so that devices seen by several
-    processes are counted once), ``notices`` (a list of one-line messages about faults and
-    fallbacks, drained by the tracker), ``track_pids(pids)`` (estimate for these process
-    trees too) and ``describe()`` (a dict for run records and ``lpm hardware``).
+    The optional members (``devices``, ``device_ids``, ``notices``, ``track_pids(pids)``,
+    ``describe()``, ``close()``) have their defaults on :class:`MeterBase`; the Tracker
+    adapts an object that lacks them with :func:`as_meter`.
     """
 
     name: str
@@ -97,3 +107,109 @@ class Meter(Protocol):
     def read(self) -> Reading:
         """Cumulative energy in J per device since the meter was created."""
         ...
+
+
+class MeterBase:
+    """Base of every lpm meter: the :class:`Meter` interface, each member with its default.
+
+    A subclass sets ``name``, ``kind`` and ``provenance`` and implements :meth:`read`;
+    ``devices`` (labels), ``device_ids`` (globally unique ids, e.g. GPU UUIDs, so that
+    devices seen by several processes are counted once), ``notices`` (one-line messages
+    about faults and fallbacks, drained by the tracker), :meth:`track_pids`,
+    :meth:`describe` and :meth:`close` default to nothing / the basic description.
+    """
+
+    name: str = "meter"
+    kind: str = "cpu"
+    provenance: Provenance = Provenance.ESTIMATED
+    devices: tuple[str, ...] = ()
+    device_ids: tuple[str, ...] = ()
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: ``provenance.is_estimated``."""
+        return self.provenance.is_estimated
+
+    @property
+    def notices(self) -> list[str]:
+        """Messages for the tracker (which drains them); one list per meter."""
+        return self.__dict__.setdefault("notices", [])
+
+    @notices.setter
+    def notices(self, value: list[str]) -> None:
+        self.__dict__["notices"] = value
+
+    def read(self) -> Reading:
+        """Cumulative energy in J per device since the meter was created."""
+        raise NotImplementedError
+
+    def track_pids(self, pids: Iterable[int]) -> None:
+        """Also account for these process trees (meters that estimate per process)."""
+
+    def describe(self) -> dict:
+        """What this meter is, for run records and ``lpm hardware``."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "provenance": self.provenance.value,
+            "estimated": self.provenance.is_estimated,
+        }
+
+    def close(self) -> None:
+        """Release what the meter holds (safe to call twice)."""
+
+
+class MeterAdapter(MeterBase):
+    """A third-party object with only ``name``, ``kind``, ``read()`` (and maybe more)."""
+
+    def __init__(self, meter: Any) -> None:
+        self.wrapped = meter
+        self.name = meter.name
+        self.kind = meter.kind
+        self.provenance = _stated_provenance(meter)
+        self._track = _callable(meter, "track_pids")
+        self._describe = _callable(meter, "describe")
+        self._close = _callable(meter, "close")
+
+    @property
+    def estimated(self) -> bool:
+        """The wrapped meter's old flag when it states one, else from its provenance."""
+        value = getattr(self.wrapped, "estimated", None)
+        return bool(value) if isinstance(value, bool) else self.provenance.is_estimated
+
+    @property  # type: ignore[override]
+    def devices(self) -> tuple[str, ...]:
+        return tuple(getattr(self.wrapped, "devices", ()) or ())
+
+    @property  # type: ignore[override]
+    def device_ids(self) -> tuple[str, ...]:
+        return tuple(getattr(self.wrapped, "device_ids", ()) or ())
+
+    @property
+    def notices(self) -> list[str]:
+        own = getattr(self.wrapped, "notices", None)
+        return own if isinstance(own, list) else self.__dict__.setdefault("notices", [])
+
+    def read(self) -> Reading:
+        return self.wrapped.read()
+
+    def track_pids(self, pids: Iterable[int]) -> None:
+        if self._track is not None:
+            self._track(pids)
+
+    def describe(self) -> dict:
+        return self._describe() if self._describe is not None else super().describe()
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+
+def _callable(obj: object, name: str) -> Any:
+    member = getattr(obj, name, None)
+    return member if callable(member) else None
+
+
+def as_meter(meter: Any) -> MeterBase:
+    """``meter`` itself when it is a :class:`MeterBase`, else adapted once."""
+    return meter if isinstance(meter, MeterBase) else MeterAdapter(meter)

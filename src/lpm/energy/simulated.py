@@ -5,18 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lpm.energy.reading import KINDS, Reading
+from lpm.energy.reading import KINDS, MeterBase, Reading
 from lpm.provenance import Provenance
 
 
-class SimulatedMeter:
+class SimulatedMeter(MeterBase):
     """``devices`` devices of one kind, each drawing ``watts`` all the time.
 
     ``clock`` (seconds, monotonic) can be replaced to make time pass without sleeping.
     """
 
     provenance = Provenance.SIMULATED
-    estimated = False  # the old flag: a simulation is not an estimate of this machine
 
     def __init__(
         self,

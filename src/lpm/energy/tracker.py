@@ -35,7 +35,7 @@ from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, footprint
 from lpm.energy import distributed
 from lpm.energy._stats import RunningStats
 from lpm.energy.context import collect_context
-from lpm.energy.reading import Meter, Reading, meter_provenance
+from lpm.energy.reading import Meter, MeterBase, Reading, as_meter
 from lpm.energy.record import SCHEMA, RecordWriter
 from lpm.energy.results import (
     J_PER_KWH,
@@ -102,7 +102,7 @@ class _Job:
 class _Reader:
     """Reads one meter in a daemon thread, so that a read that blocks blocks only itself."""
 
-    def __init__(self, meter: Meter, clock: Callable[[], float]) -> None:
+    def __init__(self, meter: MeterBase, clock: Callable[[], float]) -> None:
         self.meter = meter
         self._clock = clock
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -157,7 +157,7 @@ class _Reader:
 
 @dataclass
 class _MeterState:
-    meter: Meter
+    meter: MeterBase
     reader: _Reader
     failing: bool = False
     dropped: bool = False
@@ -498,6 +498,7 @@ class Tracker:
                 select = None if idx is None else [idx]
             detection = detect(cpu_scope=self.cpu_scope, gpu_select=select)
             meters, notices = detection.meters, detection.notices
+        meters = [as_meter(m) for m in meters]  # the one place third-party meters are adapted
         if self._dist is not None and self._dist.world_size > 1:
             meters = self._host_once(meters)
         self._setup_devices(meters)
@@ -567,10 +568,9 @@ class Tracker:
                 st.reader.close()
             if self._given_meters is None:  # close only the meters this Tracker made
                 for st in self._meters:
-                    close = getattr(st.meter, "close", None)
-                    if callable(close) and not st.reader.stuck:  # never wait on a stuck meter
+                    if not st.reader.stuck:  # never wait on a stuck meter
                         with contextlib.suppress(Exception):
-                            close()
+                            st.meter.close()
         return summary
 
     @classmethod
@@ -791,28 +791,26 @@ class Tracker:
         names = dict.fromkeys(w.name for w in self._open)
         self._active = [self._groups.setdefault(n, _Group()) for n in names] + [self._all]
 
-    def _host_once(self, meters: Sequence[Meter]) -> list[Meter]:
+    def _host_once(self, meters: Sequence[MeterBase]) -> list[MeterBase]:
         """Keep CPU/DRAM meters on one rank per host, covering all that host's ranks."""
         assert self._dist is not None
         if not self._dist.host_leader:
             return [m for m in meters if m.kind == "gpu"]
         others = [p for p in self._dist.local_pids if p != os.getpid()]
         for m in meters:
-            track = getattr(m, "track_pids", None)
-            if m.kind in ("cpu", "dram") and callable(track) and others:
-                track(others)
+            if m.kind in ("cpu", "dram") and others:
+                m.track_pids(others)
         return list(meters)
 
-    def _setup_devices(self, meters: Sequence[Meter]) -> None:
+    def _setup_devices(self, meters: Sequence[MeterBase]) -> None:
         host = socket.gethostname()
         used_keys: set[str] = set()
         used_names: set[str] = set()
         for mi, m in enumerate(meters):
             st = _MeterState(m, _Reader(m, self._clock))
             self._meters.append(st)
-            labels = tuple(getattr(m, "devices", ()) or ())
-            ids = tuple(getattr(m, "device_ids", ()) or ())
-            base = meter_provenance(m)
+            ids = tuple(m.device_ids)
+            base = m.provenance
             try:
                 first, _ = st.reader.read(self.read_timeout_s)
                 labels = first.devices
@@ -993,7 +991,7 @@ class Tracker:
         for g in self._active:
             g.steps_at_last_sample = g.steps
         for st in self._meters:
-            notices = getattr(st.meter, "notices", None)
+            notices = st.meter.notices
             if notices:
                 for msg in list(notices):
                     self._fault(msg)
