@@ -56,3 +56,17 @@ def test_check_divisible_names_axis_and_suggests_sizes() -> None:
 
 def test_format_size() -> None:
     assert format_size((256, 256, 192)) == "256x256x192"
+
+
+def test_one_parser_and_three_labels() -> None:
+    from lpm import sizes
+    from lpm.study import spec
+
+    assert spec.parse_size is sizes.parse_size is parse_size
+    assert sizes.size_id((64, 64, 64)) == "64" and sizes.size_id((256, 256, 192)) == "256x256x192"
+    assert sizes.size_label((256, 256)) == "256²" and sizes.size_label((64,) * 3) == "64³"
+    assert sizes.size_label((256, 256, 192)) == "256²×192"
+    with pytest.raises(LpmError, match="is not a size"):
+        parse_size(None, 2)
+    with pytest.raises(LpmError, match="is not a size"):
+        parse_size([32, True], 2)

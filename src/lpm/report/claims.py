@@ -27,8 +27,9 @@ from typing import Any
 from lpm.provenance import Provenance
 from lpm.report import paper
 from lpm.report.analysis import Analysis, Series
-from lpm.report.scenarios import Scenario, SynthesisMeasurement, size_label
+from lpm.report.scenarios import Scenario, SynthesisMeasurement
 from lpm.report.sources import Backtest
+from lpm.sizes import size_label
 
 AGREES = "agrees"
 DIFFERS = "differs"

@@ -15,21 +15,11 @@ from typing import Any
 
 from lpm.provenance import Provenance
 from lpm.results import ScenarioRecord, SynthesisPart, TrainingPart, parse_record
+from lpm.sizes import size_label
 
 J_PER_KWH = 3.6e6
 PHASES = ("training", "synthesis")
 MODEL_ORDER = ("small", "medium", "large")
-
-
-def size_label(size: tuple[int, ...]) -> str:
-    """256² for a square, 64³ for a cube, 256²×192 for a stack of squares."""
-    if not size:
-        return "?"
-    if len(set(size)) == 1:
-        return f"{size[0]}{'²' if len(size) == 2 else '³' if len(size) == 3 else ''}"
-    if len(size) == 3 and size[0] == size[1]:
-        return f"{size[0]}²×{size[2]}"
-    return "×".join(str(s) for s in size)
 
 
 @dataclass(frozen=True)

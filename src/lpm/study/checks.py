@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lpm.errors import LpmError
+from lpm.sizes import size_id
 from lpm.study.grid import scenarios
-from lpm.study.spec import StudySpec, size_label
+from lpm.study.spec import StudySpec
 
 MultipleFn = Callable[[int, str], int]
 """(dims, model) -> the number every image axis must be a multiple of."""
@@ -53,7 +54,7 @@ def check_sizes(spec: StudySpec, multiple: MultipleFn | None = None) -> None:
         m = multiple(sc.dims, sc.model)
         if any(axis % m for axis in sc.size):
             raise LpmError(
-                f"spec image size {size_label(sc.size)} cannot be taken by the {sc.dims}D "
+                f"spec image size {size_id(sc.size)} cannot be taken by the {sc.dims}D "
                 f"{sc.model} model: every axis must be a multiple of {m} (autoencoder x UNet "
                 f"downsampling); use e.g. {_nearest(sc.size, m)}"
             )
@@ -61,7 +62,7 @@ def check_sizes(spec: StudySpec, multiple: MultipleFn | None = None) -> None:
 
 def _nearest(size: tuple[int, ...], m: int) -> str:
     fixed = tuple(max(m, round(a / m) * m) for a in size)
-    return size_label(fixed)
+    return size_id(fixed)
 
 
 def check_spec(spec: StudySpec, *, multiple: MultipleFn | None = None) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from lpm.study.spec import Size, StudySpec, size_label
+from lpm.sizes import Size, size_id
+from lpm.study.spec import StudySpec
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Scenario:
     def scenario_id(self) -> str:
         """A stable id such as ``3d-64-small-p1-ddim-200``."""
         return (
-            f"{self.dims}d-{size_label(self.size)}-{self.model}-p{self.processes}"
+            f"{self.dims}d-{size_id(self.size)}-{self.model}-p{self.processes}"
             f"-{self.sampler}-{self.steps}"
         )
 
@@ -58,7 +59,7 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        return f"{self.dims}d-{size_label(self.size)}-{self.model}-p{self.processes}-{self.sampler}"
+        return f"{self.dims}d-{size_id(self.size)}-{self.model}-p{self.processes}-{self.sampler}"
 
     @property
     def scenarios(self) -> list[Scenario]:

@@ -15,44 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
+from lpm.sizes import Size, parse_size
 
-Size = tuple[int, ...]
 DimsKey = Literal["2d", "3d"]
 ModelName = Literal["small", "medium", "large"]
 
 DIMS_KEYS: dict[int, DimsKey] = {2: "2d", 3: "3d"}
-
-
-def parse_size(value: Any, dims: int) -> Size:
-    """Parse 256, "256", "256x256x192" or [256, 256, 192] into a shape with `dims` entries."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an image size")
-    if isinstance(value, int):
-        parts = [value] * dims
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        try:
-            parts = [int(p) for p in text.split("x")]
-        except ValueError:
-            raise ValueError(f"{value!r} is not an image size like 256 or 256x256x192") from None
-        if len(parts) == 1:
-            parts = parts * dims
-    elif isinstance(value, list | tuple) and all(
-        isinstance(p, int) and not isinstance(p, bool) for p in value
-    ):
-        parts = list(value)
-    else:
-        raise ValueError(f"{value!r} is not an image size like 256 or 256x256x192")
-    if len(parts) != dims:
-        raise ValueError(f"{value!r} has {len(parts)} axes but a {dims}D model needs {dims}")
-    if any(p <= 0 for p in parts):
-        raise ValueError(f"{value!r} has an axis that is not positive")
-    return tuple(parts)
-
-
-def size_label(size: Size) -> str:
-    """64 for a cube or square, 256x256x192 otherwise."""
-    return str(size[0]) if len(set(size)) == 1 else "x".join(str(s) for s in size)
 
 
 class _Strict(BaseModel):
@@ -231,7 +199,7 @@ def _parse_all(values: list[Any], dims: int, where: str) -> list[Size]:
     for value in values:
         try:
             out.append(parse_size(value, dims))
-        except ValueError as exc:
+        except LpmError as exc:
             raise ValueError(f"{where}: {exc}") from None
     return out
 
