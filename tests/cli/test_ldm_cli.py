@@ -222,3 +222,51 @@ def test_a_mixed_run_says_which_part_is_which() -> None:
     assert _provenance(mixed) == "gpu measured; cpu, dram estimated"
     one = SimpleNamespace(provenance=Provenance.SIMULATED, extra={})
     assert _provenance(one) == "simulated"
+
+
+@pytest.mark.parametrize(
+    ("command", "model"),
+    [
+        ("train-autoencoder", "AutoencoderConfig"),
+        ("train", "TrainConfig"),
+        ("sample", "SampleConfig"),
+    ],
+)
+def test_every_field_is_a_flag_and_every_flag_a_field(command: str, model: str) -> None:
+    import typer.main
+
+    import lpm.ldm.config as config
+    from lpm.cli.main import app
+
+    fields = getattr(config, model).model_fields
+    params = typer.main.get_command(app).commands[command].params
+    flags = {opt for p in params for opt in p.opts}
+    assert flags == {"--" + name.replace("_", "-") for name in fields} | {"--config"}
+    helps = {p.opts[0]: p.help for p in params}
+    for name, field in fields.items():
+        assert field.description and helps["--" + name.replace("_", "-")] == field.description
+
+
+def test_a_new_field_is_one_edit_in_the_model() -> None:
+    import typer
+    import typer.main
+    from pydantic import Field
+
+    from lpm.cli.ldm_cmds import from_config
+    from lpm.ldm import SampleConfig
+
+    class Extended(SampleConfig):
+        guidance_scale: float = Field(1.0, ge=0, description="Classifier-free guidance.")
+
+    seen: dict[str, object] = {}
+    app = typer.Typer()
+
+    @app.command()
+    @from_config(Extended)
+    def cmd(config: Path | None = None, **flags: object) -> None:
+        seen.update(flags)
+
+    app(["--guidance-scale", "2.5", "--no-png"], standalone_mode=False)
+    assert seen["guidance_scale"] == 2.5 and seen["png"] is False and seen["n"] is None
+    (param,) = [p for p in typer.main.get_command(app).params if p.name == "guidance_scale"]
+    assert param.opts == ["--guidance-scale"] and param.help == "Classifier-free guidance."

@@ -33,3 +33,10 @@ def test_validated_turns_pydantic_errors_into_one_line() -> None:
         validated(TrainConfig, dims=2, size=32, beta_start=0.03, beta_end=0.02)
     with pytest.raises(LpmError, match="model"):
         validated(TrainConfig, dims=2, size=32, model="huge")
+
+
+def test_tracking_defaults_come_from_carbon() -> None:
+    from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
+
+    cfg = SampleConfig(run="x")
+    assert (cfg.pue, cfg.region) == (DEFAULT_PUE, DEFAULT_REGION)

@@ -2,16 +2,24 @@
 
 Every command takes `--config FILE` (YAML with the config's field names); flags given on
 the command line override the file. Validation errors print one line and exit 2.
+
+The flags are not written here: `config_options` builds one per field of the command's
+pydantic model (`lpm.ldm.config`), named, typed, defaulted and described by that field.
 """
 
 from __future__ import annotations
 
+import inspect
+import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin
 
 import typer
+from pydantic import BaseModel
 
 from lpm.errors import LpmError
+from lpm.ldm.config import AutoencoderConfig, SampleConfig, TrainConfig
 
 _CONFIG_HELP = "YAML file with settings (field names as in the docs); flags override it."
 
@@ -81,52 +89,82 @@ def _share(value: float | None) -> str:
     return "unknown" if value is None else f"{100 * value:.1f} % of a sample"
 
 
-def train_autoencoder_cmd(
-    dims: int = typer.Option(None, "--dims", help="2 or 3 (image dimensions)."),
-    size: str = typer.Option(None, "--size", help="One number (square/cube) or e.g. 256x256x192."),
-    data: str = typer.Option(None, "--data", help="'phantom' or a NIfTI/DICOM path."),
-    iterations: int = typer.Option(None, "--iterations", help="Training iterations."),
-    out: Path = typer.Option(None, "--out", help="Run directory to write."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Images per iteration."),
-    downsample: int = typer.Option(None, "--downsample", help="4 (default) or 8."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate of the autoencoder."),
-    seed: int = typer.Option(None, "--seed", help="Random seed."),
-    checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Iterations."),
-    perceptual_weights: Path = typer.Option(
-        None, "--perceptual-weights", help="ResNet-50 weights on disk (never downloaded)."
-    ),
-    skip_bad: bool = typer.Option(
-        None, "--skip-bad/--no-skip-bad", help="Skip unreadable or bad volumes with a warning."
-    ),
-    amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision where supported."),
-    progress: bool = typer.Option(None, "--progress/--no-progress", help="Show a progress bar."),
-    interval_s: float = typer.Option(None, "--interval-s", help="Power sampling interval."),
-    region: str = typer.Option(None, "--region", help="Carbon intensity region."),
-    config: Path = typer.Option(None, "--config", help=_CONFIG_HELP),
-) -> None:
+def _cli_type(annotation: Any) -> type:
+    """The type typer parses a field's flag as; the model validates the value afterwards."""
+    origin = get_origin(annotation)
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if origin is Literal:
+        return type(args[0])
+    if origin in (Union, types.UnionType) and len(args) == 1:
+        return _cli_type(args[0])
+    if origin is tuple:
+        return str  # e.g. a size "256x256x192", parsed by the model
+    if annotation in (bool, int, float, str, Path):
+        return annotation
+    raise TypeError(f"no command-line type for a field of type {annotation!r}")
+
+
+def _shown_default(name: str, kind: type, default: Any) -> str | bool:
+    if default is None:
+        return False
+    if kind is bool:
+        return f"--{'' if default else 'no-'}{name.replace('_', '-')}"
+    if isinstance(default, tuple):
+        return "x".join(map(str, default))
+    return str(default)
+
+
+def _field_order(model: type[BaseModel]) -> list[str]:
+    """MODEL's fields, its own first and then those of its bases (e.g. tracking last)."""
+    names = [n for cls in model.__mro__ for n in vars(cls).get("__annotations__", {})]
+    return [n for n in dict.fromkeys(names) if n in model.model_fields]
+
+
+def config_options(model: type[BaseModel]) -> list[inspect.Parameter]:
+    """One typer option per field of MODEL, plus `--config`.
+
+    Every flag defaults to None (not given), so a value from the --config file is only
+    overridden by a flag that was given; the field's default is shown in the help.
+    """
+    params = []
+    for name in _field_order(model):
+        field = model.model_fields[name]
+        if name == "config":
+            raise TypeError(f"{model.__name__} may not have a field named 'config'")
+        kind = _cli_type(field.annotation)
+        flag = "--" + name.replace("_", "-")
+        decl = f"{flag}/--no-{flag[2:]}" if kind is bool else flag
+        default = None if field.is_required() else field.get_default(call_default_factory=True)
+        option = typer.Option(
+            None, decl, help=field.description, show_default=_shown_default(name, kind, default)
+        )
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        )
+    config = typer.Option(None, "--config", help=_CONFIG_HELP)
+    params.append(
+        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=config, annotation=Path)
+    )
+    return params
+
+
+def from_config(model: type[BaseModel]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command `fn(config, **flags)` the flags of MODEL's fields."""
+
+    def wrap(fn: Callable[..., None]) -> Callable[..., None]:
+        fn.__signature__ = inspect.Signature(config_options(model))  # type: ignore[attr-defined]
+        return fn
+
+    return wrap
+
+
+@from_config(AutoencoderConfig)
+def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
     """Train the VQ-GAN autoencoder (stage 1) on CT or phantoms."""
-    from lpm.ldm import AutoencoderConfig, train_autoencoder
+    from lpm.ldm import train_autoencoder
     from lpm.ldm.config import validated
 
-    values = _merge(
-        config,
-        dims=dims,
-        size=size,
-        data=data,
-        iterations=iterations,
-        out=out,
-        batch_size=batch_size,
-        downsample=downsample,
-        lr=lr,
-        seed=seed,
-        checkpoint_every=checkpoint_every,
-        perceptual_weights=perceptual_weights,
-        skip_bad=skip_bad,
-        amp=amp,
-        progress=progress,
-        interval_s=interval_s,
-        region=region,
-    )
+    values = _merge(config, **flags)
     _require(values, "dims", "--dims")
     _single_process("train-autoencoder")
     cfg = validated(AutoencoderConfig, **values)
@@ -159,85 +197,14 @@ def _require(values: dict[str, Any], key: str, flag: str) -> None:
         raise LpmError(f"{flag} is required (on the command line or in the --config file).")
 
 
-def train_cmd(
-    dims: int = typer.Option(None, "--dims", help="2 or 3 (image dimensions)."),
-    size: str = typer.Option(None, "--size", help="One number (square/cube) or e.g. 256x256x192."),
-    model: str = typer.Option(None, "--model", help="small, medium or large."),
-    autoencoder: Path = typer.Option(
-        None, "--autoencoder", help="Run dir of `lpm train-autoencoder` (else one is trained)."
-    ),
-    data: str = typer.Option(None, "--data", help="'phantom' or a NIfTI/DICOM path."),
-    iterations: int = typer.Option(None, "--iterations", help="Training iterations."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Batch size (see --global-batch)."),
-    out: Path = typer.Option(None, "--out", help="Run directory to write."),
-    warmup_iterations: int = typer.Option(
-        None, "--warmup-iterations", help="First iterations left out of per-step energy stats."
-    ),
-    lr: float = typer.Option(None, "--lr", help="AdamW learning rate."),
-    ema: bool = typer.Option(None, "--ema/--no-ema", help="Keep an EMA of the UNet weights."),
-    seed: int = typer.Option(None, "--seed", help="Random seed."),
-    global_batch: str = typer.Option(
-        None, "--global-batch", help="same_per_gpu (default) or same_global under torchrun."
-    ),
-    schedule: str = typer.Option(
-        None, "--schedule", help="scaled_linear_beta (default), linear_beta, cosine."
-    ),
-    beta_start: float = typer.Option(None, "--beta-start", help="First beta of the schedule."),
-    beta_end: float = typer.Option(None, "--beta-end", help="Last beta of the schedule."),
-    checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Iterations."),
-    validation_samples: int = typer.Option(
-        None, "--validation-samples", help="DDIM samples written at the end."
-    ),
-    autoencoder_iterations: int = typer.Option(
-        None, "--autoencoder-iterations", help="Iterations of the autoencoder trained first."
-    ),
-    skip_bad: bool = typer.Option(
-        None, "--skip-bad/--no-skip-bad", help="Skip unreadable or bad volumes with a warning."
-    ),
-    compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the UNet."),
-    channels_last: bool = typer.Option(
-        None, "--channels-last/--no-channels-last", help="channels_last memory format."
-    ),
-    amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision where supported."),
-    progress: bool = typer.Option(None, "--progress/--no-progress", help="Show a progress bar."),
-    interval_s: float = typer.Option(None, "--interval-s", help="Power sampling interval."),
-    region: str = typer.Option(None, "--region", help="Carbon intensity region."),
-    config: Path = typer.Option(None, "--config", help=_CONFIG_HELP),
-) -> None:
+@from_config(TrainConfig)
+def train_cmd(config: Path | None = None, **flags: Any) -> None:
     """Train the latent diffusion UNet (stage 2); runs under torchrun for DDP."""
-    from lpm.ldm import TrainConfig, train_ldm
+    from lpm.ldm import train_ldm
     from lpm.ldm.config import validated
     from lpm.ldm.runtime import env_world
 
-    values = _merge(
-        config,
-        dims=dims,
-        size=size,
-        model=model,
-        autoencoder=autoencoder,
-        data=data,
-        iterations=iterations,
-        batch_size=batch_size,
-        out=out,
-        warmup_iterations=warmup_iterations,
-        lr=lr,
-        ema=ema,
-        seed=seed,
-        global_batch=global_batch,
-        schedule=schedule,
-        beta_start=beta_start,
-        beta_end=beta_end,
-        checkpoint_every=checkpoint_every,
-        validation_samples=validation_samples,
-        autoencoder_iterations=autoencoder_iterations,
-        skip_bad=skip_bad,
-        compile=compile,
-        channels_last=channels_last,
-        amp=amp,
-        progress=progress,
-        interval_s=interval_s,
-        region=region,
-    )
+    values = _merge(config, **flags)
     _require(values, "dims", "--dims")
     if values.get("autoencoder") is not None and not Path(values["autoencoder"]).exists():
         raise LpmError(
@@ -262,55 +229,13 @@ def train_cmd(
     )
 
 
-def sample_cmd(
-    run: Path = typer.Option(None, "--run", help="Run directory of `lpm train`."),
-    n: int = typer.Option(None, "--n", help="Number of samples."),
-    steps: int = typer.Option(None, "--steps", help="Denoising steps per sample."),
-    sampler: str = typer.Option(None, "--sampler", help="ddpm, ddim or pndm."),
-    out: Path = typer.Option(None, "--out", help="Directory for the samples."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Samples denoised together."),
-    warmup_steps: int = typer.Option(
-        None,
-        "--warmup-steps",
-        help="First denoising steps left out of the statistics (per-sample ones: the "
-        "whole batches inside them).",
-    ),
-    seed: int = typer.Option(None, "--seed", help="Random seed."),
-    ema: bool = typer.Option(None, "--ema/--no-ema", help="Use the EMA weights."),
-    png: bool = typer.Option(None, "--png/--no-png", help="Write PNG previews."),
-    compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the UNet."),
-    channels_last: bool = typer.Option(
-        None, "--channels-last/--no-channels-last", help="channels_last memory format."
-    ),
-    amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision where supported."),
-    progress: bool = typer.Option(None, "--progress/--no-progress", help="Show a progress bar."),
-    interval_s: float = typer.Option(None, "--interval-s", help="Power sampling interval."),
-    region: str = typer.Option(None, "--region", help="Carbon intensity region."),
-    config: Path = typer.Option(None, "--config", help=_CONFIG_HELP),
-) -> None:
+@from_config(SampleConfig)
+def sample_cmd(config: Path | None = None, **flags: Any) -> None:
     """Sample CT images (NIfTI in HU + PNG previews) from a trained run."""
-    from lpm.ldm import SampleConfig, sample_ldm
+    from lpm.ldm import sample_ldm
     from lpm.ldm.config import validated
 
-    values = _merge(
-        config,
-        run=run,
-        n=n,
-        steps=steps,
-        sampler=sampler,
-        out=out,
-        batch_size=batch_size,
-        warmup_steps=warmup_steps,
-        seed=seed,
-        ema=ema,
-        png=png,
-        compile=compile,
-        channels_last=channels_last,
-        amp=amp,
-        progress=progress,
-        interval_s=interval_s,
-        region=region,
-    )
+    values = _merge(config, **flags)
     _require(values, "run", "--run")
     _single_process("sample")
     cfg = validated(SampleConfig, **values)

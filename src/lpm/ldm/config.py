@@ -1,4 +1,8 @@
-"""User-facing configuration of the two training stages and of sampling (pydantic)."""
+"""User-facing configuration of the two training stages and of sampling (pydantic).
+
+Each setting is declared here once: name, type, default, checks and description. The CLI
+builds its flags from these fields (`lpm.cli.ldm_cmds`), so a new setting is one field.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
 from lpm.ldm.presets import MODELS, UNET_DOWNSAMPLE, check_dims
 
@@ -51,45 +56,63 @@ class _Base(BaseModel):
         return data
 
 
+_SEED = "Random seed."
+_AMP = "Mixed precision where supported."
+_PROGRESS = "Show a progress bar."
+_SKIP_BAD = "Skip unreadable or bad volumes with a warning."
+_COMPILE = "torch.compile the UNet."
+_CHANNELS_LAST = "channels_last memory format."
+_DIMS = "2 or 3 (image dimensions)."
+_SIZE = "One number (square/cube) or e.g. 256x256x192."
+_DATA = "'phantom' or a NIfTI/DICOM path."
+_N_ITEMS = "Data set size (default: all)."
+_WORKERS = "Data loader worker processes."
+
+
 class TrackingFields(BaseModel):
     """Energy tracking settings shared by all runs."""
 
-    interval_s: float = Field(1.0, gt=0, description="power sampling interval of the Tracker")
-    pue: float = Field(1.55, ge=1.0, description="power usage effectiveness for CO2e")
-    region: str = Field("EU27", description="carbon intensity region")
+    interval_s: float = Field(1.0, gt=0, description="Power sampling interval.")
+    pue: float = Field(DEFAULT_PUE, ge=1.0, description="Power usage effectiveness for CO2e.")
+    region: str = Field(DEFAULT_REGION, description="Carbon intensity region.")
 
 
 class AutoencoderConfig(_Base, TrackingFields):
-    """Stage 1: the VQ-GAN (MONAI VQVAE + PatchDiscriminator)."""
+    """Stage 1: the VQ-GAN (MONAI VQVAE + PatchDiscriminator).
 
-    dims: Literal[2, 3]
-    size: tuple[int, ...] = (64,)
-    data: str = "phantom"
-    iterations: int = Field(200, ge=1)
-    batch_size: int = Field(2, ge=1)
-    out: Path = Path("runs/autoencoder")
-    lr: float = Field(1e-4, gt=0)
-    lr_discriminator: float = Field(5e-4, gt=0)
-    downsample: Literal[4, 8] = 4
-    latent_channels: int = Field(3, ge=1)
-    num_embeddings: int = Field(256, ge=2)
-    channels: int = Field(64, ge=8)
-    adv_weight: float = Field(0.01, ge=0)
+    Every field is also a flag of `lpm train-autoencoder`; its description is the flag's help.
+    """
+
+    dims: Literal[2, 3] = Field(description=_DIMS)
+    size: tuple[int, ...] = Field((64,), description=_SIZE)
+    data: str = Field("phantom", description=_DATA)
+    iterations: int = Field(200, ge=1, description="Training iterations.")
+    batch_size: int = Field(2, ge=1, description="Images per iteration.")
+    out: Path = Field(Path("runs/autoencoder"), description="Run directory to write.")
+    lr: float = Field(1e-4, gt=0, description="Learning rate of the autoencoder.")
+    lr_discriminator: float = Field(5e-4, gt=0, description="Learning rate of the discriminator.")
+    downsample: Literal[4, 8] = Field(4, description="4 or 8.")
+    latent_channels: int = Field(3, ge=1, description="Channels of the latent space.")
+    num_embeddings: int = Field(256, ge=2, description="Vectors in the VQ codebook.")
+    channels: int = Field(64, ge=8, description="Base channels of the autoencoder.")
+    adv_weight: float = Field(0.01, ge=0, description="Weight of the adversarial loss.")
     adv_warmup_iterations: int = Field(
-        -1, description="iterations before the adversarial loss starts; -1 = a quarter"
+        -1, description="Iterations before the adversarial loss starts; -1 = a quarter."
     )
     perceptual_weights: Path | None = Field(
-        None, description="torch file with perceptual-network weights already on disk"
+        None, description="ResNet-50 weights on disk (never downloaded)."
     )
-    perceptual_weight: float = Field(0.001, ge=0)
-    checkpoint_every: int = Field(100, ge=1)
-    amp: bool = True
-    seed: int = 0
-    n_items: int | None = Field(None, ge=1, description="data set size (default: all)")
-    skip_bad: bool = False
-    num_workers: int = Field(0, ge=0)
-    warmup_iterations: int = Field(0, ge=0)
-    progress: bool = True
+    perceptual_weight: float = Field(0.001, ge=0, description="Weight of the perceptual loss.")
+    checkpoint_every: int = Field(100, ge=1, description="Iterations.")
+    amp: bool = Field(True, description=_AMP)
+    seed: int = Field(0, description=_SEED)
+    n_items: int | None = Field(None, ge=1, description=_N_ITEMS)
+    skip_bad: bool = Field(False, description=_SKIP_BAD)
+    num_workers: int = Field(0, ge=0, description=_WORKERS)
+    warmup_iterations: int = Field(
+        0, ge=0, description="First iterations left out of per-step energy stats."
+    )
+    progress: bool = Field(True, description=_PROGRESS)
 
     @model_validator(mode="after")
     def _check(self) -> AutoencoderConfig:
@@ -107,48 +130,61 @@ class AutoencoderConfig(_Base, TrackingFields):
 
 
 class TrainConfig(_Base, TrackingFields):
-    """Stage 2: the diffusion UNet in the autoencoder's latent space."""
+    """Stage 2: the diffusion UNet in the autoencoder's latent space.
 
-    dims: Literal[2, 3]
-    size: tuple[int, ...] = (64,)
-    model: Literal["small", "medium", "large"] = "small"
-    data: str = "phantom"
-    iterations: int = Field(1000, ge=1)
-    batch_size: int = Field(2, ge=1)
+    Every field is also a flag of `lpm train`; its description is the flag's help.
+    """
+
+    dims: Literal[2, 3] = Field(description=_DIMS)
+    size: tuple[int, ...] = Field((64,), description=_SIZE)
+    model: Literal["small", "medium", "large"] = Field(
+        "small", description="small, medium or large."
+    )
+    data: str = Field("phantom", description=_DATA)
+    iterations: int = Field(1000, ge=1, description="Training iterations.")
+    batch_size: int = Field(2, ge=1, description="Batch size (see --global-batch).")
     warmup_iterations: int = Field(
-        0, ge=0, description="first iterations left out of the per-step energy statistics"
+        0, ge=0, description="First iterations left out of per-step energy stats."
     )
-    autoencoder: Path | None = None
-    out: Path = Path("runs/ldm")
-    lr: float = Field(1e-4, gt=0)
-    amp: bool = True
-    ema: bool = True
-    ema_decay: float = Field(0.999, gt=0, lt=1)
-    seed: int = 0
-    global_batch: Literal["same_global", "same_per_gpu"] = "same_per_gpu"
-    grad_clip: float = Field(1.0, gt=0)
-    schedule: Literal["scaled_linear_beta", "linear_beta", "cosine", "sigmoid_beta"] = (
-        DEFAULT_SCHEDULE
+    autoencoder: Path | None = Field(
+        None, description="Run dir of `lpm train-autoencoder` (else one is trained)."
     )
-    beta_start: float = Field(DEFAULT_BETA_START, gt=0, lt=1)
-    beta_end: float = Field(DEFAULT_BETA_END, gt=0, lt=1)
-    num_train_timesteps: int = Field(1000, ge=2)
-    checkpoint_every: int = Field(500, ge=1)
-    validation_samples: int = Field(0, ge=0, description="samples drawn at the end (DDIM)")
-    validation_steps: int = Field(50, ge=1)
+    out: Path = Field(Path("runs/ldm"), description="Run directory to write.")
+    lr: float = Field(1e-4, gt=0, description="AdamW learning rate.")
+    amp: bool = Field(True, description=_AMP)
+    ema: bool = Field(True, description="Keep an EMA of the UNet weights.")
+    ema_decay: float = Field(0.999, gt=0, lt=1, description="Decay of the EMA of the weights.")
+    seed: int = Field(0, description=_SEED)
+    global_batch: Literal["same_global", "same_per_gpu"] = Field(
+        "same_per_gpu", description="same_per_gpu or same_global (under torchrun)."
+    )
+    grad_clip: float = Field(1.0, gt=0, description="Gradient norm clip.")
+    schedule: Literal["scaled_linear_beta", "linear_beta", "cosine", "sigmoid_beta"] = Field(
+        DEFAULT_SCHEDULE, description="scaled_linear_beta, linear_beta, cosine or sigmoid_beta."
+    )
+    beta_start: float = Field(
+        DEFAULT_BETA_START, gt=0, lt=1, description="First beta of the schedule."
+    )
+    beta_end: float = Field(DEFAULT_BETA_END, gt=0, lt=1, description="Last beta of the schedule.")
+    num_train_timesteps: int = Field(1000, ge=2, description="Steps of the noise schedule.")
+    checkpoint_every: int = Field(500, ge=1, description="Iterations.")
+    validation_samples: int = Field(0, ge=0, description="DDIM samples written at the end.")
+    validation_steps: int = Field(50, ge=1, description="DDIM steps of the validation samples.")
     autoencoder_iterations: int = Field(
-        100, ge=1, description="iterations of the small autoencoder trained when none is given"
+        100, ge=1, description="Iterations of the autoencoder trained first."
     )
-    autoencoder_downsample: Literal[4, 8] = 4
-    n_items: int | None = Field(None, ge=1)
-    skip_bad: bool = False
-    num_workers: int = Field(0, ge=0)
+    autoencoder_downsample: Literal[4, 8] = Field(
+        4, description="4 or 8: downsampling of the autoencoder trained first."
+    )
+    n_items: int | None = Field(None, ge=1, description=_N_ITEMS)
+    skip_bad: bool = Field(False, description=_SKIP_BAD)
+    num_workers: int = Field(0, ge=0, description=_WORKERS)
     cache_latents_mb: float = Field(
-        2048.0, ge=0, description="keep each item's latent (frozen autoencoder); 0 = off"
+        2048.0, ge=0, description="MB of latents kept per item (frozen autoencoder); 0 = off."
     )
-    compile: bool = False
-    channels_last: bool = False
-    progress: bool = True
+    compile: bool = Field(False, description=_COMPILE)
+    channels_last: bool = Field(False, description=_CHANNELS_LAST)
+    progress: bool = Field(True, description=_PROGRESS)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -172,22 +208,30 @@ class TrainConfig(_Base, TrackingFields):
 
 
 class SampleConfig(_Base, TrackingFields):
-    """Sampling from a trained run."""
+    """Sampling from a trained run.
 
-    run: Path
-    n: int = Field(1, ge=1)
-    steps: int = Field(1000, ge=1)
-    sampler: str = "ddpm"
-    batch_size: int = Field(4, ge=1, description="samples denoised together")
-    out: Path = Path("samples")
-    seed: int = 0
-    ema: bool = True
-    amp: bool = True
-    png: bool = True
-    warmup_steps: int = Field(0, ge=0)
-    compile: bool = False
-    channels_last: bool = False
-    progress: bool = True
+    Every field is also a flag of `lpm sample`; its description is the flag's help.
+    """
+
+    run: Path = Field(description="Run directory of `lpm train`.")
+    n: int = Field(1, ge=1, description="Number of samples.")
+    steps: int = Field(1000, ge=1, description="Denoising steps per sample.")
+    sampler: str = Field("ddpm", description="ddpm, ddim or pndm.")
+    batch_size: int = Field(4, ge=1, description="Samples denoised together.")
+    out: Path = Field(Path("samples"), description="Directory for the samples.")
+    seed: int = Field(0, description=_SEED)
+    ema: bool = Field(True, description="Use the EMA weights.")
+    amp: bool = Field(True, description=_AMP)
+    png: bool = Field(True, description="Write PNG previews.")
+    warmup_steps: int = Field(
+        0,
+        ge=0,
+        description="First denoising steps left out of the statistics (per-sample ones: the "
+        "whole batches inside them).",
+    )
+    compile: bool = Field(False, description=_COMPILE)
+    channels_last: bool = Field(False, description=_CHANNELS_LAST)
+    progress: bool = Field(True, description=_PROGRESS)
 
 
 def validated(config_cls: type[BaseModel], /, **values: Any) -> Any:
