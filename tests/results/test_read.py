@@ -115,3 +115,18 @@ def test_nan_survives_the_round_trip(tmp_path: Path) -> None:
         and rec.train.step_stats.power_w_std != rec.train.step_stats.power_w_std
     )
     assert "NaN" in record_to_json(rec)
+
+
+def test_io_kit_append_repairs_a_torn_tail_and_writes_atomically(tmp_path) -> None:
+    from lpm.io import append_jsonl, atomic_write_text, load_yaml
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n{"b": ', encoding="utf-8")
+    assert append_jsonl(path, ['{"c": 3}']) == 1
+    assert path.read_text(encoding="utf-8") == '{"a": 1}\n{"c": 3}\n'
+    atomic_write_text(tmp_path / "s.yaml", "a: [1, 2]\n")
+    assert load_yaml(tmp_path / "s.yaml") == {"a": [1, 2]}
+    assert not list(tmp_path.glob(".*.tmp"))
+    (tmp_path / "bad.yaml").write_text("a: [1\n", encoding="utf-8")
+    with pytest.raises(LpmError, match="not valid YAML at line"):
+        load_yaml(tmp_path / "bad.yaml", what="spec")

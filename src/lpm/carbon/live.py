@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from lpm.carbon.intensity import BASES, Intensity, IntensityDatabase
 from lpm.errors import LpmError
+from lpm.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,7 @@ class _Cache:
             entries = dict(newest[-CACHE_MAX_ENTRIES:])
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".em-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entries, fh)
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(entries))
         except OSError as exc:
             log.debug("could not write the live-intensity cache: %s", exc)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from lpm.io import atomic_write_text
 from lpm.report.analysis import Analysis, analyze
 from lpm.report.claims import Claim, compute_claims
 from lpm.report.figures import FigureResult, make_figures
@@ -37,7 +37,5 @@ def build_report(study_dir: str | Path, *, backtest_path: str | Path | None = No
     figures = make_figures(analysis, study_dir / FIGURES_DIRNAME)
     html = render(analysis, claims, figures)
     out = study_dir / REPORT_FILENAME
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out)
+    atomic_write_text(out, html)
     return ReportOutput(html=out, figures=figures, analysis=analysis, claims=claims)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.io import load_yaml
 from lpm.results import (
     RESULTS_FILENAME,
     ResultsFile,
@@ -154,14 +155,7 @@ def read_spec(study_dir: str | Path) -> ReportSpec:
     path = Path(study_dir) / SPEC_FILENAME
     if not path.is_file():
         return ReportSpec()
-    import yaml
-
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise LpmError(f"{path} is not valid YAML{where}; fix or delete it") from None
+    raw = load_yaml(path, fix="fix or delete it") or {}
     if not isinstance(raw, dict):
         raise LpmError(f"{path} must hold a mapping of spec fields; fix or delete it")
     return spec_from_mapping(raw)

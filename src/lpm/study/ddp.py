@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.io import atomic_write_text
 
 
 def train_distributed(
@@ -68,9 +69,7 @@ def _main(argv: list[str]) -> None:
     config = TrainConfig(**json.loads(config_path.read_text(encoding="utf-8")))
     result = train_ldm(config)
     if int(os.environ.get("RANK", "0")) == 0 and result is not None:
-        tmp = result_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result.to_dict(), default=str), encoding="utf-8")
-        os.replace(tmp, result_path)
+        atomic_write_text(result_path, json.dumps(result.to_dict(), default=str))
 
 
 if __name__ == "__main__":

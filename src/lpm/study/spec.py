@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
+from lpm.io import load_yaml
 from lpm.sizes import Size, parse_size
 
 DimsKey = Literal["2d", "3d"]
@@ -233,16 +234,5 @@ def spec_from_dict(data: Any, *, source: str = "spec") -> StudySpec:
 def load_spec(path: str | Path) -> StudySpec:
     """Read and validate a study spec from a YAML file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LpmError(f"study spec {path} does not exist; give a YAML file or --preset") from None
-    except OSError as exc:
-        raise LpmError(f"study spec {path} cannot be read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise LpmError(f"study spec {path} is not valid YAML{where}; fix the syntax") from None
+    data = load_yaml(path, what="study spec", missing="give a YAML file or --preset")
     return spec_from_dict(data, source=str(path))

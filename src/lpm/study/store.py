@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from lpm.errors import LpmError
+from lpm.io import append_jsonl, atomic_write_text
 from lpm.results import ScenarioRecord, parse_record, read_results, record_to_json
 from lpm.study.spec import StudySpec, load_spec
 
@@ -29,31 +29,10 @@ RECORDS_DIR = "records"
 FAILURES_NAME = "failures.jsonl"
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_record_file(records_dir: Path, record: ScenarioRecord) -> Path:
     """Write one record atomically to ``records_dir/<scenario_id>.json``."""
     records_dir.mkdir(parents=True, exist_ok=True)
-    final = records_dir / f"{record.scenario_id}.json"
-    tmp = records_dir / f".{record.scenario_id}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(record_to_json(record))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    _fsync_dir(records_dir)
-    return final
+    return atomic_write_text(records_dir / f"{record.scenario_id}.json", record_to_json(record))
 
 
 class ResultsStore:
@@ -87,9 +66,7 @@ class ResultsStore:
                     "same spec (its spec.yaml) or choose another --out directory"
                 )
             return
-        tmp = self.spec_path.with_suffix(".yaml.tmp")
-        tmp.write_text(spec.to_yaml(), encoding="utf-8")
-        os.replace(tmp, self.spec_path)
+        atomic_write_text(self.spec_path, spec.to_yaml())
 
     def spec(self) -> StudySpec:
         return load_spec(self.spec_path)
@@ -109,42 +86,15 @@ class ResultsStore:
 
     # -- writing -----------------------------------------------------------------------
 
-    def _repair_tail(self) -> None:
-        """Cut a torn last line (a write interrupted by a kill) before appending."""
-        if not self.results_path.exists():
-            return
-        with open(self.results_path, "rb+") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            if size == 0:
-                return
-            fh.seek(size - 1)
-            if fh.read(1) == b"\n":
-                return
-            fh.seek(0)
-            data = fh.read()
-            keep = data.rfind(b"\n") + 1
-            fh.truncate(keep)
-            fh.flush()
-            os.fsync(fh.fileno())
-            log.warning("cut a partly written record from the end of %s", self.results_path)
-
     def append(self, records: Iterable[ScenarioRecord]) -> list[str]:
         """Append records not yet in results.jsonl; returns the ids written."""
-        self._repair_tail()
         have = self.finished_ids()
-        written: list[str] = []
-        with open(self.results_path, "a", encoding="utf-8") as fh:
-            for rec in records:
-                sid = rec.scenario_id
-                if sid in have:
-                    continue
-                fh.write(record_to_json(rec) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-                have.add(sid)
-                written.append(sid)
-        return written
+        new: dict[str, ScenarioRecord] = {}
+        for rec in records:
+            if rec.scenario_id not in have:
+                new.setdefault(rec.scenario_id, rec)
+        append_jsonl(self.results_path, (record_to_json(r) for r in new.values()))
+        return list(new)
 
     def merge_record_files(self) -> list[str]:
         """Append the records that workers left in records/ and that are not merged yet.
@@ -174,7 +124,4 @@ class ResultsStore:
             "error": error,
             "failed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        with open(self.failures_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_jsonl(self.failures_path, [json.dumps(line)])

@@ -1,0 +1,127 @@
+"""Small file I/O kit: atomic writes, fsync'd JSON Lines appends, YAML loading.
+
+A leaf module (the standard library, PyYAML imported on use, and lpm.errors), so every
+package may use it:
+
+- :func:`atomic_write_text` writes a temporary file beside the target, fsyncs it and
+  renames it over the target, so a reader sees the old file or the new one, never half;
+- :func:`append_jsonl` appends lines, each flushed and fsynced, after
+  :func:`repair_jsonl_tail` cut a torn last line (one without its newline: a kill -9);
+- :func:`load_yaml` reads a YAML file; every failure is one LpmError line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lpm.errors import LpmError
+
+log = logging.getLogger(__name__)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """fsync a directory (so a rename in it is durable); silently skipped where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically (temporary file, fsync, rename, fsync the folder)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return path
+
+
+def repair_jsonl_tail(path: str | Path) -> bool:
+    """Cut a torn last line (no newline at the end: a write interrupted by a kill).
+
+    Returns True when something was cut. A missing or empty file is left as it is.
+    """
+    path = Path(path)
+    if not path.exists():
+        return False
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return False
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return False
+        fh.seek(0)
+        keep = fh.read().rfind(b"\n") + 1
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    log.warning("cut a partly written line from the end of %s", path)
+    return True
+
+
+def append_jsonl(path: str | Path, lines: Iterable[str]) -> int:
+    """Append JSON `lines` (without newlines) to `path`, each flushed and fsynced.
+
+    A torn last line is cut first (:func:`repair_jsonl_tail`). Returns the number written.
+    `lines` may be a generator: it is consumed while the file is open.
+    """
+    path = Path(path)
+    repair_jsonl_tail(path)
+    n = 0
+    with open(path, "a", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            n += 1
+    return n
+
+
+def load_yaml(
+    path: str | Path,
+    *,
+    what: str = "",
+    missing: str = "give a YAML file",
+    fix: str = "fix the syntax",
+) -> Any:
+    """The parsed YAML of `path`; a missing, unreadable or invalid file is one LpmError.
+
+    `what` names the file in the message (``"study spec"``); `missing` and `fix` say what
+    to do about a missing file and about invalid YAML.
+    """
+    import yaml
+
+    path = Path(path)
+    name = f"{what} {path}" if what else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LpmError(f"{name} does not exist; {missing}") from None
+    except OSError as exc:
+        raise LpmError(f"{name} cannot be read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise LpmError(f"{name} is not valid YAML{where}; {fix}") from None
