@@ -7,6 +7,7 @@ from lpm.carbon.equivalents import Equivalents, equivalents
 from lpm.carbon.footprint import (
     DEFAULT_PUE,
     DEFAULT_REGION,
+    J_PER_KWH,
     Footprint,
     footprint,
     footprint_from_power,
@@ -18,6 +19,7 @@ from lpm.carbon.intensity import Intensity, IntensityDatabase
 __all__ = [
     "DEFAULT_PUE",
     "DEFAULT_REGION",
+    "J_PER_KWH",
     "Equivalents",
     "Footprint",
     "Intensity",

@@ -16,10 +16,10 @@ from lpm.carbon.equivalents import DEFAULT_BUDGET, DEFAULT_FLIGHT_CLASS, Equival
 from lpm.carbon.intensity import Intensity, IntensityDatabase
 from lpm.carbon.live import live_intensity
 from lpm.errors import LpmError
+from lpm.units import J_PER_KWH
 
 DEFAULT_PUE = 1.55  # the paper, after Bouza et al. (2023): Uptime Institute 2022 average
 DEFAULT_REGION = "EU27"
-J_PER_KWH = 3.6e6
 
 
 def kwh_to_j(energy_kwh: float) -> float:

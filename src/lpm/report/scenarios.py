@@ -16,8 +16,8 @@ from typing import Any
 from lpm.provenance import Provenance
 from lpm.results import ScenarioRecord, SynthesisPart, TrainingPart, parse_record
 from lpm.sizes import size_label
+from lpm.units import J_PER_KWH
 
-J_PER_KWH = 3.6e6
 PHASES = ("training", "synthesis")
 MODEL_ORDER = ("small", "medium", "large")
 

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from lpm.provenance import Provenance
 
 SCHEMA_VERSION = 2
-J_PER_KWH = 3.6e6
 
 
 class _Model(BaseModel):
