@@ -172,7 +172,7 @@ def test_state_is_bounded_over_many_steps() -> None:
             clock.advance(0.01)
             t.step()
             t.sample()
-    group = t._groups["train"]
+    group = t._acc.groups["train"]
     assert len(group.early_durations) == EARLY_KEEP
     assert len(group.early_power) <= EARLY_KEEP + 1
     assert t.step_stats("train").count == 3 * EARLY_KEEP

@@ -12,13 +12,16 @@ import math
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lpm.provenance import Provenance
 
 if TYPE_CHECKING:
-    from lpm.energy.results import StepStats, WindowStats
+    from lpm.energy.accounting import Accounts, StepGroup, WindowAgg
+    from lpm.energy.reading import MeterBase
+    from lpm.energy.results import ComponentEnergy, RunSummary, StepStats, WindowStats
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,12 @@ def setup(run_id: str) -> DistInfo | None:
     )
 
 
-def gather(payload: dict) -> list[dict] | None:
-    """Every rank's payload, in rank order (a collective); None when not distributed."""
+def gather(payload: Any) -> list[Any] | None:
+    """Every rank's payload, in rank order (a collective); None when not distributed.
+
+    The one all-gather of lpm: any picklable payload, so other packages (``lpm.ldm``)
+    can gather through it too.
+    """
     dist = _dist()
     if dist is None:
         return None
@@ -166,4 +173,100 @@ def merge_window_stats(per_rank: list[WindowStats]) -> WindowStats:
         steps_mean=sum(w.steps_mean for w in per_rank) / n,
         provenance=Provenance.combine(w.provenance for w in per_rank),
         skip=per_rank[0].skip,
+    )
+
+
+def host_once(meters: Sequence[MeterBase], info: DistInfo) -> list[MeterBase]:
+    """Keep CPU/DRAM meters on one rank per host, covering all that host's ranks."""
+    if not info.host_leader:
+        return [m for m in meters if m.kind == "gpu"]
+    others = [p for p in info.local_pids if p != os.getpid()]
+    for m in meters:
+        if m.kind in ("cpu", "dram") and others:
+            m.track_pids(others)
+    return list(meters)
+
+
+@dataclass
+class MergedRanks:
+    """Every rank's run merged: devices once per id, windows, and what stats need."""
+
+    components: list[ComponentEnergy]
+    windows: dict[str, dict]
+    duration_s: float
+    groups: list[dict[str, StepGroup]]  # per rank, for step_stats with any warm-up
+    window_aggs: list[dict[str, WindowAgg]]  # per rank, for window_stats with any skip
+    ranks: list[dict]  # rank, host, duration_s of each
+    faults: list[str]  # the other ranks' faults, "rank N: ..."
+
+
+def rank_payload(info: DistInfo, local: RunSummary, accounts: Accounts) -> dict:
+    """What this rank sends to the others at the end of a run."""
+    return {
+        "rank": info.rank,
+        "host": info.host,
+        "duration_s": local.duration_s,
+        "steps": local.steps,
+        "components": [c.to_dict() for c in local.components],
+        "windows": local.windows,
+        "step_stats": local.step_stats,
+        **accounts.payload(),
+        "faults": local.faults,
+    }
+
+
+def merge_ranks(everyone: list[dict], rank: int) -> MergedRanks:
+    """Merge :func:`rank_payload` of every rank (as :func:`gather` returns them)."""
+    from lpm.energy.accounting import StepGroup, WindowAgg
+    from lpm.energy.results import ComponentEnergy
+
+    comps: dict[str, ComponentEnergy] = {}
+    names: set[str] = set()
+    duration = max(p["duration_s"] for p in everyone)
+    for p in everyone:
+        for c in p["components"]:
+            ce = ComponentEnergy.from_dict(c)
+            if ce.device_id in comps:
+                continue  # the same device seen by several ranks: counted once
+            if ce.name in names:
+                ce = ComponentEnergy(
+                    f"{ce.name} [rank {p['rank']}]",
+                    ce.kind,
+                    ce.energy_j,
+                    ce.energy_kwh,
+                    ce.energy_j / duration if duration > 0 else 0.0,
+                    ce.provenance,
+                    ce.device_id,
+                )
+            names.add(ce.name)
+            comps[ce.device_id] = ce
+    kinds = {c.device_id: c.kind for c in comps.values()}
+    aggs: dict[str, WindowAgg] = {}
+    for p in everyone:
+        for name, w in p["windows"].items():
+            agg = aggs.get(name)
+            if agg is None:
+                agg = aggs[name] = WindowAgg(w["count"], w["duration_s"], w["steps"])
+            for k, e in w.get("energy_by_device_j", {}).items():
+                agg.energy.setdefault(k, e)
+            for k, prov in w.get("provenance_by_device", {}).items():
+                agg.provenance.setdefault(k, Provenance.parse(prov))
+    run_prov = Provenance.combine(c.provenance for c in comps.values())
+    return MergedRanks(
+        components=list(comps.values()),
+        windows={n: a.summary(kinds, run_prov) for n, a in aggs.items()},
+        duration_s=duration,
+        groups=[
+            {n: StepGroup.from_payload(g) for n, g in p.get("groups", {}).items()} for p in everyone
+        ],
+        window_aggs=[
+            {n: WindowAgg.from_payload(a) for n, a in p.get("window_aggs", {}).items()}
+            for p in everyone
+        ],
+        ranks=[
+            {"rank": p["rank"], "host": p["host"], "duration_s": p["duration_s"]} for p in everyone
+        ],
+        faults=[
+            f"rank {p['rank']}: {f}" for p in everyone if p["rank"] != rank for f in p["faults"]
+        ],
     )

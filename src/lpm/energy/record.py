@@ -16,6 +16,7 @@ from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Equivalents, Footprint, Intensity, footprint
 from lpm.carbon.equivalents import equivalents
+from lpm.energy.accounting import WindowAgg, merge_provenance
 from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary, provenance_of
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
@@ -228,14 +229,6 @@ def _window_line_provenance(line: dict, devices: dict[str, Provenance]) -> dict[
     return {k: as_of.get(k, Provenance.ESTIMATED) for k in line.get("energy_j", {})}
 
 
-def _merge_device(into: dict[str, Provenance], key: str, prov: Provenance) -> None:
-    old = into.get(key)
-    if old is None or old is prov:
-        into[key] = prov
-    else:
-        into[key] = Provenance.ESTIMATED if Provenance.ESTIMATED in (old, prov) else old
-
-
 def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummary:
     """Summary of an interrupted run from its window and checkpoint lines."""
     devices = {dev["key"]: dev for dev in header.get("devices", []) if "key" in dev}
@@ -243,8 +236,7 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
     totals: dict[str, float] = {}
     elapsed = 0.0
     steps = 0
-    windows: dict[str, dict] = {}
-    window_prov: dict[str, dict[str, Provenance]] = {}
+    windows: dict[str, WindowAgg] = {}
     faults: list[str] = []
     for line in lines:
         kind = line.get("type")
@@ -254,32 +246,18 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
                 elapsed = float(line.get("elapsed_s", 0.0))
                 steps = int(line.get("steps_total", steps))
             for k, prov in _line_provenance(line, {}).items():
-                _merge_device(provenance, k, prov)
+                merge_provenance(provenance, k, prov)
         if kind == "window":
-            w = windows.setdefault(
-                line["name"],
-                {"count": 0, "duration_s": 0.0, "steps": 0, "energy_j": 0.0, "by_kind_j": {}},
+            energy = {k: float(e) for k, e in line.get("energy_j", {}).items()}
+            windows.setdefault(line["name"], WindowAgg()).add_closed(
+                float(line.get("duration_s", 0.0)),
+                int(line.get("steps", 0)),
+                energy,
+                _window_line_provenance(line, provenance),
             )
-            w["count"] += 1
-            w["duration_s"] += float(line.get("duration_s", 0.0))
-            w["steps"] += int(line.get("steps", 0))
-            for key, e in line.get("energy_j", {}).items():
-                w["energy_j"] += float(e)
-                k = devices.get(key, {}).get("kind", "other")
-                w["by_kind_j"][k] = w["by_kind_j"].get(k, 0.0) + float(e)
-            wp = window_prov.setdefault(line["name"], {})
-            for k, prov in _window_line_provenance(line, provenance).items():
-                _merge_device(wp, k, prov)
         if kind == "fault":
             faults.append(str(line.get("message", "")))
-    for name, w in windows.items():
-        w["energy_kwh"] = w["energy_j"] / J_PER_KWH
-        w["mean_power_w"] = w["energy_j"] / w["duration_s"] if w["duration_s"] > 0 else 0.0
-        wp = window_prov.get(name, {})
-        prov = Provenance.combine(wp.values())
-        w["provenance"] = prov.value
-        w["provenance_by_device"] = {k: v.value for k, v in wp.items()}
-        w["estimated"] = prov.is_estimated
+    kinds = {key: dev.get("kind", "other") for key, dev in devices.items()}
     if bad:
         faults.append(f"{bad} unreadable line(s) skipped (a line torn by the interruption)")
     components = []
@@ -307,7 +285,7 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
         facility_energy_kwh=fp.facility_energy_kwh,
         co2e_kg=fp.co2e_kg,
         components=components,
-        windows=windows,
+        windows={n: a.summary(kinds, Provenance.ESTIMATED) for n, a in windows.items()},
         steps=steps,
         context=header.get("context", {}),
         footprint=fp,
