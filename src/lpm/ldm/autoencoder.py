@@ -8,9 +8,8 @@ weights are already on disk. The discriminator learns from real vs reconstructed
 from __future__ import annotations
 
 import copy
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,17 @@ from lpm.ldm.networks import (
     count_parameters,
 )
 from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
-from lpm.ldm.progress import LiveProgress
-from lpm.ldm.results import AutoencoderResult, write_summary
+from lpm.ldm.results import AutoencoderResult
 from lpm.ldm.runtime import Runtime, amp_dtype_for
-from lpm.ldm.tracking import J_PER_KWH, open_tracker, provenance_by_kind, training_measurements
+from lpm.ldm.stage import (
+    common_extra,
+    resume,
+    resume_state,
+    run_iterations,
+    stage_tracker,
+    write_outputs,
+)
+from lpm.ldm.tracking import J_PER_KWH, training_measurements
 
 log = logging.getLogger(__name__)
 
@@ -160,19 +166,33 @@ def _restore(s: _Stage1, state: dict[str, Any]) -> int:
 _RESUME_KEYS = ("dims", "size", "downsample", "latent_channels", "num_embeddings", "channels")
 
 
-def _resume_state(cfg: AutoencoderConfig, path: Path) -> dict[str, Any] | None:
-    if not path.exists():
+@dataclass
+class _Stage1Loop:
+    """Stage 1 as the training-stage loop drives it (lpm.ldm.stage.TrainingStage)."""
+
+    s: _Stage1
+    cfg: AutoencoderConfig
+    rt: Runtime
+    adv_warmup: int
+    loader: Any = None
+    losses: list[dict[str, float]] = field(default_factory=list)
+
+    def restore(self, state: dict[str, Any]) -> int:
+        return _restore(self.s, state)
+
+    def next_batch(self) -> torch.Tensor:
+        return next(self.loader).to(self.rt.device, non_blocking=True)
+
+    def step(self, iteration: int, batch: torch.Tensor) -> dict[str, float]:
+        adversarial = iteration >= self.adv_warmup
+        self.losses.append(stage1_step(self.s, batch, self.cfg, self.rt, adversarial))
+        return {"recon_l1": self.losses[-1]["recon_l1"]}
+
+    def state(self, iteration: int) -> dict[str, Any]:
+        return _state(self.s, iteration, self.cfg)
+
+    def before_checkpoint(self) -> None:
         return None
-    state = ckpt.load(path)
-    saved = state.get("config", {})
-    mine = cfg.model_dump(mode="json")
-    for key in _RESUME_KEYS:
-        if saved.get(key) != mine.get(key):
-            raise LpmError(
-                f"{cfg.out} holds an autoencoder run with {key}={saved.get(key)}, not "
-                f"{mine.get(key)}; use another --out or delete that directory."
-            )
-    return state
 
 
 def _count_flops(
@@ -195,57 +215,26 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, cfg.amp, training=True))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / "checkpoints" / ckpt.LAST
-    state = _resume_state(cfg, ckpt_path)
+    state = resume_state(cfg, out / "checkpoints" / ckpt.LAST, _RESUME_KEYS, "an autoencoder run")
     ckpt.seed_everything(cfg.seed)
-    s = _build(cfg, rt)
+    warmup = cfg.adv_warmup_iterations if cfg.adv_warmup_iterations >= 0 else cfg.iterations // 4
+    stage = _Stage1Loop(_build(cfg, rt), cfg, rt, adv_warmup=warmup)
     dataset = make_dataset(
         cfg.data, cfg.dims, cfg.size, seed=cfg.seed, n=cfg.n_items, skip_bad=cfg.skip_bad
     )
-    start = _restore(s, state) if state is not None else 0
-    loader = make_loader(
+    start = resume(stage, state)
+    stage.loader = make_loader(
         dataset, cfg.batch_size, seed=cfg.seed, start_batch=start, num_workers=cfg.num_workers
     )
-    warmup = cfg.adv_warmup_iterations
-    if warmup < 0:
-        warmup = cfg.iterations // 4
-    first_batch = next(loader).to(rt.device)
+    first_batch = next(stage.loader).to(rt.device)
+    s = stage.s
     flops = _count_flops(s, first_batch, cfg, rt)
     params = count_parameters(s.vqvae) + count_parameters(s.disc)
-    losses: list[dict[str, float]] = []
-    tracker = open_tracker(
-        meters=meters,
-        interval_s=cfg.interval_s,
-        log_dir=out,
-        run_name="train-autoencoder",
-        pue=cfg.pue,
-        region=cfg.region,
-        warmup_steps=cfg.warmup_iterations,
-        cuda=rt.device.type == "cuda",
-    )
-    images = first_batch
+    tracker = stage_tracker(cfg, meters=meters, run_name="train-autoencoder", rt=rt)
     with tracker:
-        with LiveProgress(
-            "autoencoder",
-            cfg.iterations,
-            tracker=tracker,
-            enabled=cfg.progress,
-            completed=start,
-        ) as bar:
-            it = start
-            while it < cfg.iterations:
-                with tracker.window("train"):
-                    while it < cfg.iterations:
-                        if it > start:
-                            images = next(loader).to(rt.device, non_blocking=True)
-                        losses.append(stage1_step(s, images, cfg, rt, adversarial=it >= warmup))
-                        it += 1
-                        tracker.step()
-                        bar.advance(recon_l1=losses[-1]["recon_l1"])
-                        if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
-                            break
-                with tracker.window("checkpoint"):
-                    ckpt.save_atomic(_state(s, it, cfg), ckpt_path)
+        run_iterations(
+            stage, cfg, tracker, start=start, first_batch=first_batch, label="autoencoder"
+        )
         ckpt.save_atomic(
             {
                 "kind": "lpm-autoencoder",
@@ -259,6 +248,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             out / AUTOENCODER_FILE,
         )
     summary, measured = training_measurements(tracker, max(cfg.iterations - start, 0))
+    losses = stage.losses
     result = AutoencoderResult(
         out=out,
         **measured,
@@ -272,20 +262,11 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             "dims": cfg.dims,
             "size": list(cfg.size),
             "downsample": cfg.downsample,
-            "resumed_from": start,
-            "total_iterations": cfg.iterations,
-            "provenance_by_kind": provenance_by_kind(summary),
-            "facility_energy_kwh": float(summary.facility_energy_kwh),
+            **common_extra(summary, rt, start=start, cfg=cfg),
             "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
-            "amp_dtype": str(rt.amp_dtype).removeprefix("torch.") if rt.amp_dtype else None,
-            "device": str(rt.device),
-            "run_record": getattr(summary, "path", None),
         },
     )
-    write_summary(result, out / "summary.json")
-    (out / "config.json").write_text(
-        json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
-    )
+    write_outputs(result, cfg)
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,7 @@ from lpm.ldm.networks import (
     memory_format,
 )
 from lpm.ldm.presets import UNET_DOWNSAMPLE, preset
-from lpm.ldm.progress import LiveProgress
-from lpm.ldm.results import TrainResult, write_summary
+from lpm.ldm.results import TrainResult
 from lpm.ldm.runtime import (
     Runtime,
     all_gather_object,
@@ -44,7 +43,15 @@ from lpm.ldm.runtime import (
     runtime,
 )
 from lpm.ldm.schedulers import make_scheduler, schedule_args
-from lpm.ldm.tracking import open_tracker, provenance_by_kind, training_measurements
+from lpm.ldm.stage import (
+    common_extra,
+    resume,
+    resume_state,
+    run_iterations,
+    stage_tracker,
+    write_outputs,
+)
+from lpm.ldm.tracking import training_measurements
 
 log = logging.getLogger(__name__)
 
@@ -137,17 +144,6 @@ def _restore(s: Stage2, state: dict[str, Any]) -> int:
     ckpt.set_rng_state(state["rng"][rank])
     s.scale_factor = float(state["scale_factor"])
     return int(state["iteration"])
-
-
-def _check_resume(cfg: TrainConfig, state: dict[str, Any]) -> None:
-    saved = state.get("config", {})
-    mine = cfg.model_dump(mode="json")
-    for key in _RESUME_KEYS:
-        if saved.get(key) != mine.get(key):
-            raise LpmError(
-                f"{cfg.out} holds a training run with {key}={saved.get(key)}, not "
-                f"{mine.get(key)}; use another --out or delete that directory."
-            )
 
 
 def _autoencoder_for(cfg: TrainConfig, meters: Any) -> Path:
@@ -266,6 +262,37 @@ def _trim_loss_log(path: Path, keep_up_to: int) -> None:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
+@dataclass
+class _Stage2Loop:
+    """Stage 2 as the training-stage loop drives it (lpm.ldm.stage.TrainingStage)."""
+
+    s: Stage2
+    cfg: TrainConfig
+    rt: Runtime
+    unet_kwargs: dict
+    loss_log: Any = None  # the open losses.jsonl (or a _NullFile off the main process)
+    batches: Any = None
+    losses: list[float] = field(default_factory=list)
+
+    def restore(self, state: dict[str, Any]) -> int:
+        return _restore(self.s, state)
+
+    def next_batch(self) -> torch.Tensor:
+        return next(self.batches) * self.s.scale_factor
+
+    def step(self, iteration: int, batch: torch.Tensor) -> dict[str, float]:
+        loss = float(stage2_step(self.s, batch, self.cfg, self.rt))
+        self.losses.append(loss)
+        self.loss_log.write(json.dumps({"iteration": iteration + 1, "loss": loss}) + "\n")
+        return {"loss": loss}
+
+    def state(self, iteration: int) -> dict[str, Any]:
+        return _state(self.s, iteration, self.cfg, self.unet_kwargs, self.rt)
+
+    def before_checkpoint(self) -> None:
+        self.loss_log.flush()
+
+
 def train_ldm(cfg: TrainConfig, *, meters: Any = None) -> TrainResult:
     """Train the diffusion UNet; writes ldm.pt, checkpoints, losses, energy record, summary.
 
@@ -287,17 +314,15 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     _check_latent(cfg, ae_blob)
     latent_channels = int(ae_blob["kwargs"]["embedding_dim"])
     batch = per_rank_batch(cfg.batch_size, rt.world_size, cfg.global_batch)
-    ckpt_path = out / "checkpoints" / ckpt.LAST
-    state = ckpt.load(ckpt_path) if ckpt_path.exists() else None
-    if state is not None:
-        _check_resume(cfg, state)
+    state = resume_state(cfg, out / "checkpoints" / ckpt.LAST, _RESUME_KEYS, "a training run")
     ckpt.seed_everything(cfg.seed + rt.rank)
     s, unet_kwargs = _build(cfg, rt, latent_channels)
-    start = _restore(s, state) if state is not None else 0
+    stage = _Stage2Loop(s, cfg, rt, unet_kwargs)
+    start = resume(stage, state)
     dataset = make_dataset(
         cfg.data, cfg.dims, cfg.size, seed=cfg.seed, n=cfg.n_items, skip_bad=cfg.skip_bad
     )
-    batches = LatentBatches(
+    stage.batches = LatentBatches(
         dataset,
         autoencoder,
         rt,
@@ -307,7 +332,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
         cache_mb=cfg.cache_latents_mb,
         num_workers=cfg.num_workers,
     )
-    raw = next(batches)
+    raw = next(stage.batches)
     if state is None:
         s.scale_factor = broadcast_object(float(1.0 / raw.flatten().std().clamp_min(1e-8)), rt)
     latents = raw * s.scale_factor
@@ -316,47 +341,20 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     loss_log = out / LOSS_LOG
     if rt.is_main:
         _trim_loss_log(loss_log, start)
-    losses: list[float] = []
-    tracker = open_tracker(
-        meters=meters,
-        interval_s=cfg.interval_s,
-        log_dir=out,
-        run_name="train",
-        pue=cfg.pue,
-        region=cfg.region,
-        warmup_steps=cfg.warmup_iterations,
-        cuda=rt.device.type == "cuda",
-    )
+    tracker = stage_tracker(cfg, meters=meters, run_name="train", rt=rt)
     with tracker:
-        with (
-            LiveProgress(
-                f"train {cfg.dims}D {cfg.model}",
-                cfg.iterations,
-                tracker=tracker,
-                enabled=cfg.progress and rt.is_main,
-                completed=start,
-            ) as bar,
-            open(loss_log, "a", encoding="utf-8") if rt.is_main else _NullFile() as fh,
-        ):
-            it = start
-            while it < cfg.iterations:
-                with tracker.window("train"):
-                    while it < cfg.iterations:
-                        if it > start:
-                            latents = next(batches) * s.scale_factor
-                        loss = float(stage2_step(s, latents, cfg, rt))
-                        it += 1
-                        tracker.step()
-                        losses.append(loss)
-                        fh.write(json.dumps({"iteration": it, "loss": loss}) + "\n")
-                        bar.advance(loss=loss)
-                        if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
-                            break
-                with tracker.window("checkpoint"):
-                    snapshot = _state(s, it, cfg, unet_kwargs, rt)
-                    if rt.is_main:
-                        fh.flush()
-                        ckpt.save_atomic(snapshot, ckpt_path)
+        with open(loss_log, "a", encoding="utf-8") if rt.is_main else _NullFile() as fh:
+            stage.loss_log = fh
+            label = f"train {cfg.dims}D {cfg.model}"
+            run_iterations(
+                stage,
+                cfg,
+                tracker,
+                start=start,
+                first_batch=latents,
+                label=label,
+                is_main=rt.is_main,
+            )
         if rt.is_main:
             _save_model(out, cfg, s, unet_kwargs, ae_blob, latent_channels)
         if cfg.validation_samples and rt.is_main:
@@ -369,8 +367,8 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
         flops_per_iteration=flops,
         parameters=params,
         world_size=rt.world_size,
-        loss_first=losses[0] if losses else float("nan"),
-        loss_last=losses[-1] if losses else float("nan"),
+        loss_first=stage.losses[0] if stage.losses else float("nan"),
+        loss_last=stage.losses[-1] if stage.losses else float("nan"),
         extra={
             "stage": "diffusion",
             "dims": cfg.dims,
@@ -379,27 +377,18 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             "batch_size_per_process": batch,
             "global_batch_size": batch * rt.world_size,
             "global_batch": cfg.global_batch,
-            "resumed_from": start,
-            "total_iterations": cfg.iterations,
             "scale_factor": s.scale_factor,
             "cache_latents_mb": cfg.cache_latents_mb,
             "schedule": schedule_args(
                 cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
             ),
-            "provenance_by_kind": provenance_by_kind(summary),
-            "facility_energy_kwh": float(summary.facility_energy_kwh),
+            **common_extra(summary, rt, start=start, cfg=cfg),
             "footprint": summary.footprint.to_dict(),
-            "amp_dtype": str(rt.amp_dtype).removeprefix("torch.") if rt.amp_dtype else None,
-            "device": str(rt.device),
             "autoencoder": str(ae_dir),
-            "run_record": getattr(summary, "path", None),
         },
     )
     if rt.is_main:
-        write_summary(result, out / "summary.json")
-        (out / "config.json").write_text(
-            json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
-        )
+        write_outputs(result, cfg)
     barrier(rt)
     return result
 
