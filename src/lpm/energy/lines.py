@@ -1,17 +1,26 @@
-"""The lines a Tracker writes to its run record: header, window, checkpoint totals, fault.
+"""Record writing: the run record's lines (header, window, checkpoint, fault) and its log.
 
-Plain dicts in the shapes :mod:`lpm.energy.record` reads back (schema :data:`SCHEMA`).
+Plain dicts in the shapes :mod:`lpm.energy.record` reads back (schema :data:`SCHEMA`);
+:class:`RunLog` writes them and keeps the run's fault notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from lpm.carbon import Intensity
 from lpm.energy.accounting import OpenWindow
 from lpm.energy.polling import Device
-from lpm.energy.record import SCHEMA
+from lpm.energy.record import SCHEMA, RecordWriter
 from lpm.provenance import Provenance
+
+log = logging.getLogger("lpm.energy")
+
+MAX_FAULTS = 100  # notes kept in a summary; the rest are counted
 
 
 def totals_line(devices: Sequence[Device], elapsed_s: float, steps: int) -> dict:
@@ -91,3 +100,74 @@ def header_line(
         ],
         "context": context,
     }
+
+
+class RunLog:
+    """The run record being written (if any) and the run's fault notes.
+
+    A write that fails (a full disk) is logged once and never stops the measured job.
+    """
+
+    def __init__(self) -> None:
+        self.writer: RecordWriter | None = None
+        self.path: Path | None = None
+        self._lock = threading.Lock()
+        self._faults: list[str] = []
+        self._count = 0
+        self._reported: set[str] = set()
+
+    def open(self, path: Path) -> None:
+        """Start writing ``path`` (OSError when it cannot be opened)."""
+        self.writer = RecordWriter(path)
+        self.path = path
+
+    def write(self, obj: dict) -> None:
+        """Append one line, if a record is open."""
+        if self.writer is None:
+            return
+        try:
+            self.writer.write(obj)
+        except Exception as exc:  # a full disk must not stop training
+            if "record" not in self._reported:
+                self._reported.add("record")
+                log.warning("lpm.energy: cannot write run record %s (%s)", self.path, exc)
+
+    def fault(
+        self,
+        message: str,
+        elapsed_s: float,
+        once: bool = True,
+        key: str | None = None,
+        log_it: bool = True,
+    ) -> None:
+        """Record a meter problem in the run and log it once (per ``key``)."""
+        key = key or message
+        with self._lock:
+            if once and key in self._reported:
+                return
+            self._reported.add(key)
+            self._count += 1
+            if len(self._faults) < MAX_FAULTS:
+                self._faults.append(message)
+        if log_it:
+            log.warning("lpm.energy: %s", message)
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.write(fault_line(elapsed_s, message))
+
+    def extend(self, notes: Iterable[str]) -> None:
+        """Add notes made elsewhere (other ranks'), neither logged nor written."""
+        with self._lock:
+            self._faults.extend(notes)
+
+    def faults(self) -> list[str]:
+        """The notes so far, with a count of those left out."""
+        with self._lock:
+            out = list(self._faults)
+            if self._count > len(out):
+                out.append(f"... and {self._count - len(out)} more")
+        return out
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

@@ -29,13 +29,12 @@ from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, footprint
 from lpm.energy import distributed, lines
+from lpm.energy import summary as summaries
 from lpm.energy.accounting import ALL_STEPS, EARLY_KEEP, Accounts
 from lpm.energy.context import collect_context
 from lpm.energy.polling import Poller
 from lpm.energy.reading import Meter, as_meter
-from lpm.energy.record import RecordWriter
 from lpm.energy.results import (
-    J_PER_KWH,
     ComponentEnergy,
     LiveSnapshot,
     RunSummary,
@@ -49,7 +48,6 @@ __all__ = ["ALL_STEPS", "EARLY_KEEP", "READ_TIMEOUT_S", "Tracker"]
 
 log = logging.getLogger("lpm.energy")
 
-MAX_FAULTS = 100
 READ_TIMEOUT_S = 5.0  # a meter read that takes longer is a stuck meter (estimated meanwhile)
 STALE_INTERVALS = 3.0  # live(): stale when the last reading is older than this many intervals
 
@@ -127,12 +125,9 @@ class Tracker:
         self._read_lock = threading.RLock()  # meter reads; always taken before _lock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._writer: RecordWriter | None = None
+        self._log = lines.RunLog()
         self._poll = Poller(clock, self.read_timeout_s, self._fault)
         self._acc = Accounts()
-        self._faults: list[str] = []
-        self._fault_count = 0
-        self._reported: set[str] = set()
         self._t0 = 0.0
         self._t_last = 0.0
         self._t_end: float | None = None
@@ -213,14 +208,14 @@ class Tracker:
                 suffix = f"-rank{self._dist.rank}"
             self.record_path = self.log_dir / f"{self.run_id}{suffix}.jsonl"
             try:
-                self._writer = RecordWriter(self.record_path)
+                self._log.open(self.record_path)
             except OSError as exc:
                 self._poll.close(close_meters=False)
                 raise LpmError(
                     f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
                     "choose a writable folder for log_dir"
                 ) from None
-            self._write(
+            self._log.write(
                 lines.header_line(
                     run_id=self.run_id,
                     run_name=self.run_name,
@@ -262,11 +257,10 @@ class Tracker:
                 summary = self._gather(summary)
             self._final = summary
             self._running = False
-            self._write({"type": "summary", "summary": summary.to_dict()})
+            self._log.write({"type": "summary", "summary": summary.to_dict()})
         finally:
             self._running = False
-            if self._writer is not None:
-                self._writer.close()
+            self._log.close()
             # close only the meters this Tracker made
             self._poll.close(close_meters=self._given_meters is None)
         return summary
@@ -333,7 +327,7 @@ class Tracker:
 
         line = self._sample(then=close_window)
         if line is not None:
-            self._write(line)
+            self._log.write(line)
 
     def epoch_start(self) -> None:
         """Carbontracker-style: open a window named "epoch"."""
@@ -452,11 +446,14 @@ class Tracker:
                 self._update_live(now)
                 result = then() if then is not None else None
                 checkpoint = None
-                if self._writer is not None and now - self._last_checkpoint >= self.checkpoint_s:
+                if (
+                    self._log.writer is not None
+                    and now - self._last_checkpoint >= self.checkpoint_s
+                ):
                     self._last_checkpoint = now
                     checkpoint = lines.checkpoint_line(self._totals())
             if checkpoint is not None:
-                self._write(checkpoint)
+                self._log.write(checkpoint)
         finally:
             self._read_lock.release()
         return result
@@ -485,49 +482,15 @@ class Tracker:
         self, message: str, once: bool = True, key: str | None = None, log_it: bool = True
     ) -> None:
         """Record a meter problem in the run and log it once (per ``key``)."""
-        key = key or message
-        with self._lock:
-            if once and key in self._reported:
-                return
-            self._reported.add(key)
-            self._fault_count += 1
-            if len(self._faults) < MAX_FAULTS:
-                self._faults.append(message)
-        if log_it:
-            log.warning("lpm.energy: %s", message)
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._write(lines.fault_line(self._t_last - self._t0, message))
-
-    def _write(self, obj: dict) -> None:
-        if self._writer is None:
-            return
-        try:
-            self._writer.write(obj)
-        except Exception as exc:  # a full disk must not stop training
-            if "record" not in self._reported:
-                self._reported.add("record")
-                log.warning("lpm.energy: cannot write run record %s (%s)", self.record_path, exc)
+        self._log.fault(message, self._t_last - self._t0, once, key, log_it)
 
     def _build_summary(self, *, complete: bool) -> RunSummary:
         end = self._t_end if self._t_end is not None else self._t_last
         duration = max(end - self._t0, 0.0)
         devices = self._poll.devices
-        components = [
-            ComponentEnergy(
-                name=d.name,
-                kind=d.kind,
-                energy_j=d.total_j,
-                energy_kwh=d.total_j / J_PER_KWH,
-                mean_power_w=d.total_j / duration if duration > 0 else 0.0,
-                provenance=d.provenance,
-                device_id=d.key,
-            )
-            for d in devices
-        ]
         fallback = self._poll.provenance()
         return self._make_summary(
-            components,
+            summaries.components(devices, duration),
             duration,
             self._acc.windows_summary({d.key: d.kind for d in devices}, fallback),
             self._acc.steps,
@@ -544,28 +507,20 @@ class Tracker:
         step_stats: dict,
         complete: bool,
     ) -> RunSummary:
-        it_kwh = sum(c.energy_kwh for c in components)
-        # the intensity chosen at the start, so that a run's CO2e never changes mid-run
-        fp = footprint(it_kwh, pue=self.pue, intensity=self._intensity)
-        faults = list(self._faults)
-        if self._fault_count > len(faults):
-            faults.append(f"... and {self._fault_count - len(faults)} more")
-        return RunSummary(
+        return summaries.run_summary(
             run_id=self.run_id,
-            duration_s=duration,
-            it_energy_kwh=it_kwh,
-            facility_energy_kwh=fp.facility_energy_kwh,
-            co2e_kg=fp.co2e_kg,
             components=components,
+            duration_s=duration,
             windows=windows,
             steps=steps,
-            context=self.context,
-            footprint=fp,
+            step_stats=step_stats,
             complete=complete,
+            pue=self.pue,
+            intensity=self._intensity,
+            context=self.context,
             started_at=self._started_at,
             path=str(self.record_path) if self.record_path else None,
-            faults=faults,
-            step_stats=step_stats,
+            faults=self._log.faults(),
         )
 
     def _gather(self, local: RunSummary) -> RunSummary:
@@ -584,7 +539,7 @@ class Tracker:
             with contextlib.suppress(LpmError):
                 step_stats[name] = self.step_stats(None if name == ALL_STEPS else name).to_dict()
         self.context["distributed"]["ranks"] = merged.ranks
-        self._faults.extend(merged.faults)
+        self._log.extend(merged.faults)
         return self._make_summary(
             merged.components, merged.duration_s, merged.windows, local.steps, step_stats, True
         )
