@@ -85,6 +85,22 @@ def setup(run_id: str) -> DistInfo | None:
     )
 
 
+def join(run_id: str, mode: bool | None) -> DistInfo | None:
+    """:func:`setup` when ``mode`` is True, or None with a process group up (a collective)."""
+    use = active() if mode is None else mode
+    return setup(run_id) if use else None
+
+
+def context(info: DistInfo) -> dict:
+    """The run context's ``distributed`` entry (``ranks`` is added after the merge)."""
+    return {
+        "rank": info.rank,
+        "world_size": info.world_size,
+        "backend": info.backend,
+        "host_leader": info.host_leader,
+    }
+
+
 def gather(payload: Any) -> list[Any] | None:
     """Every rank's payload, in rank order (a collective); None when not distributed.
 

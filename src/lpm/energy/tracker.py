@@ -1,4 +1,7 @@
-"""The Tracker: a small facade over one run's polling, accounting and run record.
+"""The Tracker: a facade over one run's polling, accounting and run record.
+
+It holds one thing, the :class:`Tracker` class (its public API and docstrings are most of
+this module); the work is done by its parts.
 
 Energy comes from counter deltas summed over devices. Each reading of the meters closes a
 segment; a segment's energy goes to every open window and its power (energy / time) to the
@@ -8,7 +11,8 @@ device, never lists that grow with the run.
 
 The parts: :mod:`~lpm.energy.polling` (reader threads, stuck meters, device counters),
 :mod:`~lpm.energy.accounting` (windows, steps, statistics), :mod:`~lpm.energy.lines` (the
-run record's lines) and :mod:`~lpm.energy.distributed` (the merge of ranks). This module
+run record's lines and fault notes), :mod:`~lpm.energy.summary` (run summaries) and
+:mod:`~lpm.energy.distributed` (the merge of ranks). This module
 holds the lifecycle, the two locks and the sampler thread. :meth:`Tracker.step` and
 :meth:`Tracker.live` never wait on a meter.
 """
@@ -164,22 +168,16 @@ class Tracker:
                 ) from None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{self.run_name or 'run'}-{stamp}-{uuid.uuid4().hex[:6]}"
-        use_dist = self._distributed_mode
-        if use_dist is None:
-            use_dist = distributed.active()
-        if use_dist:
-            self._dist = distributed.setup(self.run_id)
-            if self._dist is not None:
-                self.run_id = self._dist.run_id
+        self._dist = distributed.join(self.run_id, self._distributed_mode)
+        if self._dist is not None:
+            self.run_id = self._dist.run_id
         meters = self._given_meters
         notices: list[str] = []
         if meters is None:
             from lpm.energy.detect import detect
 
-            select = None
-            if self._dist is not None:
-                idx = distributed.local_gpu_index()
-                select = None if idx is None else [idx]
+            idx = distributed.local_gpu_index() if self._dist is not None else None
+            select = None if idx is None else [idx]
             detection = detect(cpu_scope=self.cpu_scope, gpu_select=select)
             meters, notices = detection.meters, detection.notices
         meters = [as_meter(m) for m in meters]  # the one place third-party meters are adapted
@@ -190,12 +188,7 @@ class Tracker:
             self._fault(n)
         self.context = collect_context(meters)
         if self._dist is not None:
-            self.context["distributed"] = {
-                "rank": self._dist.rank,
-                "world_size": self._dist.world_size,
-                "backend": self._dist.backend,
-                "host_leader": self._dist.host_leader,
-            }
+            self.context["distributed"] = distributed.context(self._dist)
         self._started_at = _utc_now()
         now = self._clock()
         with self._lock:
