@@ -7,8 +7,6 @@ checkpoints with exact resume, energy tracked per iteration.
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,29 +14,28 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lpm.errors import LpmError
 from lpm.ldm import checkpoint as ckpt
-from lpm.ldm.config import AutoencoderConfig, TrainConfig
+from lpm.ldm.config import TrainConfig
 from lpm.ldm.data import make_dataset
 from lpm.ldm.ema import make_ema
+from lpm.ldm.first_stage import autoencoder_for, check_latent
 from lpm.ldm.flops import count_flops
 from lpm.ldm.latents import LatentBatches
+from lpm.ldm.losslog import LossLog
 from lpm.ldm.networks import (
-    AUTOENCODER_FILE,
     LDM_FILE,
     build_unet,
     count_parameters,
     load_autoencoder,
     memory_format,
 )
-from lpm.ldm.presets import UNET_DOWNSAMPLE, preset
+from lpm.ldm.presets import preset
 from lpm.ldm.results import TrainResult
 from lpm.ldm.runtime import (
     Runtime,
     all_gather_object,
     barrier,
     broadcast_object,
-    env_world,
     per_rank_batch,
     runtime,
 )
@@ -52,8 +49,6 @@ from lpm.ldm.stage import (
     write_outputs,
 )
 from lpm.ldm.tracking import training_measurements
-
-log = logging.getLogger(__name__)
 
 LOSS_LOG = "losses.jsonl"
 _RESUME_KEYS = ("dims", "size", "model", "schedule", "beta_start", "beta_end")
@@ -146,65 +141,6 @@ def _restore(s: Stage2, state: dict[str, Any]) -> int:
     return int(state["iteration"])
 
 
-def _autoencoder_for(cfg: TrainConfig, meters: Any) -> Path:
-    """The autoencoder run dir: the given one, or a small one trained now into out/."""
-    if cfg.autoencoder is not None:
-        path = Path(cfg.autoencoder)
-        target = path / AUTOENCODER_FILE if path.is_dir() else path
-        if not target.exists():
-            raise LpmError(
-                f"no trained autoencoder at {path}; pass the --out directory of "
-                "`lpm train-autoencoder` (or leave --autoencoder out to train one)."
-            )
-        return path
-    path = Path(cfg.out) / "autoencoder"
-    rank, _, _ = env_world()
-    if rank == 0 and not (path / AUTOENCODER_FILE).exists():
-        from lpm.ldm.autoencoder import train_autoencoder
-
-        log.info(
-            "no --autoencoder given: training a small one for %d iterations",
-            cfg.autoencoder_iterations,
-        )
-        train_autoencoder(
-            AutoencoderConfig(
-                dims=cfg.dims,
-                size=cfg.size,
-                data=cfg.data,
-                iterations=cfg.autoencoder_iterations,
-                batch_size=min(cfg.batch_size, 2),
-                out=path,
-                seed=cfg.seed,
-                downsample=cfg.autoencoder_downsample,
-                channels=32,
-                amp=cfg.amp,
-                n_items=cfg.n_items,
-                skip_bad=cfg.skip_bad,
-                interval_s=cfg.interval_s,
-                pue=cfg.pue,
-                region=cfg.region,
-                progress=cfg.progress,
-            ),
-            meters=meters,
-        )
-    return path
-
-
-def _check_latent(cfg: TrainConfig, ae_blob: dict[str, Any]) -> int:
-    downsample = int(ae_blob.get("downsample", 4))
-    if int(ae_blob.get("dims", cfg.dims)) != cfg.dims:
-        raise LpmError(
-            f"the autoencoder is {ae_blob.get('dims')}D but --dims is {cfg.dims}; train an "
-            f"autoencoder with --dims {cfg.dims}."
-        )
-    from lpm.datasets import check_divisible
-
-    check_divisible(
-        cfg.size, downsample * UNET_DOWNSAMPLE, what=f"the {downsample}x autoencoder and the UNet"
-    )
-    return downsample
-
-
 def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2, dict]:
     torch.manual_seed(cfg.seed)
     kwargs = preset(cfg.dims, cfg.model, latent_channels=latent_channels)
@@ -251,17 +187,6 @@ def _flops(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> i
     return flops
 
 
-def _trim_loss_log(path: Path, keep_up_to: int) -> None:
-    if not path.exists():
-        return
-    lines = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and json.loads(line)["iteration"] <= keep_up_to
-    ]
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-
-
 @dataclass
 class _Stage2Loop:
     """Stage 2 as the training-stage loop drives it (lpm.ldm.stage.TrainingStage)."""
@@ -270,7 +195,7 @@ class _Stage2Loop:
     cfg: TrainConfig
     rt: Runtime
     unet_kwargs: dict
-    loss_log: Any = None  # the open losses.jsonl (or a _NullFile off the main process)
+    loss_log: Any = None  # the open LossLog
     batches: Any = None
     losses: list[float] = field(default_factory=list)
 
@@ -283,7 +208,7 @@ class _Stage2Loop:
     def step(self, iteration: int, batch: torch.Tensor) -> dict[str, float]:
         loss = float(stage2_step(self.s, batch, self.cfg, self.rt))
         self.losses.append(loss)
-        self.loss_log.write(json.dumps({"iteration": iteration + 1, "loss": loss}) + "\n")
+        self.loss_log.write(iteration + 1, loss)
         return {"loss": loss}
 
     def state(self, iteration: int) -> dict[str, Any]:
@@ -299,7 +224,7 @@ def train_ldm(cfg: TrainConfig, *, meters: Any = None) -> TrainResult:
     Resumes from out/checkpoints/last.pt when it exists. Under torchrun every rank calls
     this; rank 0 writes the files and every rank returns the (job-wide) result.
     """
-    ae_dir = _autoencoder_for(cfg, meters)
+    ae_dir = autoencoder_for(cfg, meters)
     with runtime(cfg.amp) as rt:
         return _train(cfg, rt, ae_dir, meters)
 
@@ -311,7 +236,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     barrier(rt)
     autoencoder, ae_blob = load_autoencoder(ae_dir)
     autoencoder = autoencoder.to(rt.device)
-    _check_latent(cfg, ae_blob)
+    check_latent(cfg, ae_blob)
     latent_channels = int(ae_blob["kwargs"]["embedding_dim"])
     batch = per_rank_batch(cfg.batch_size, rt.world_size, cfg.global_batch)
     state = resume_state(cfg, out / "checkpoints" / ckpt.LAST, _RESUME_KEYS, "a training run")
@@ -338,13 +263,9 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     latents = raw * s.scale_factor
     flops = _flops(s, latents, cfg, rt)
     params = count_parameters(s.unet)
-    loss_log = out / LOSS_LOG
-    if rt.is_main:
-        _trim_loss_log(loss_log, start)
     tracker = stage_tracker(cfg, meters=meters, run_name="train", rt=rt)
     with tracker:
-        with open(loss_log, "a", encoding="utf-8") if rt.is_main else _NullFile() as fh:
-            stage.loss_log = fh
+        with LossLog(out / LOSS_LOG, start, enabled=rt.is_main) as stage.loss_log:
             label = f"train {cfg.dims}D {cfg.model}"
             run_iterations(
                 stage,
@@ -391,22 +312,6 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
         write_outputs(result, cfg)
     barrier(rt)
     return result
-
-
-class _NullFile:
-    """A file that swallows writes (ranks other than 0)."""
-
-    def __enter__(self) -> _NullFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None
 
 
 def _save_model(
