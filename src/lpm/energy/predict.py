@@ -12,13 +12,13 @@ from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Footprint, footprint
 from lpm.energy._stats import t_quantile_975
-from lpm.energy.results import J_PER_KWH, StepStats
+from lpm.energy.results import J_PER_KWH, Provenanced, StepStats
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
 
 
 @dataclass(frozen=True)
-class Prediction:
+class Prediction(Provenanced):
     """Predicted IT energy of N steps, mean ± std, 95 % interval of the mean, and CO2e.
 
     ``energy_*`` is IT energy (P × t × N); facility energy (× PUE) and CO2e are in
@@ -43,14 +43,6 @@ class Prediction:
     power_w_mean: float = 0.0
     power_w_std: float = 0.0
     fixed_energy_j_mean: float = 0.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
-
-    @property
-    def estimated(self) -> bool:
-        """The old flag: True when some of the energy is a model's estimate."""
-        return self.provenance.is_estimated
 
     @property
     def facility_energy_kwh_mean(self) -> float:

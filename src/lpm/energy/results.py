@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from lpm.carbon import Footprint
 from lpm.provenance import Provenance, describe_parts
@@ -32,8 +32,39 @@ def _from_dict(cls: type, d: dict) -> Any:
     return cls(**kw)
 
 
+class Provenanced:
+    """Mixin of frozen dataclasses with a ``provenance`` field.
+
+    Parses ``provenance`` on creation (a string or the old bool reads too) and derives
+    the old ``estimated`` flag from it.
+    """
+
+    provenance: Provenance
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
+
+    @property
+    def estimated(self) -> bool:
+        """The old flag: True when some of the energy is a model's estimate."""
+        return self.provenance.is_estimated
+
+
+class ProvenanceRecord(Provenanced):
+    """:class:`Provenanced` whose fields are all plain: dicts in and out."""
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
+        return _with_provenance(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Self:
+        """Inverse of :meth:`to_dict`; a dict with only ``estimated`` reads as before."""
+        return _from_dict(cls, d)
+
+
 @dataclass(frozen=True)
-class StepStats:
+class StepStats(ProvenanceRecord):
     """Per-step duration (from step marks) and power (from sampler intervals), mean ± std.
 
     ``energy_j_mean`` = power mean × duration mean; its std combines both spreads as for a
@@ -52,14 +83,6 @@ class StepStats:
     window: str | None = None
     warmup_steps: int = 0
     power_samples: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
-
-    @property
-    def estimated(self) -> bool:
-        """The old flag: True when some of the energy is a model's estimate."""
-        return self.provenance.is_estimated
 
     @classmethod
     def from_parts(
@@ -100,18 +123,9 @@ class StepStats:
             power_samples=power_samples,
         )
 
-    def to_dict(self) -> dict:
-        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
-        return _with_provenance(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> StepStats:
-        """Inverse of :meth:`to_dict`; a dict with only ``estimated`` reads as before."""
-        return _from_dict(cls, d)
-
 
 @dataclass(frozen=True)
-class ComponentEnergy:
+class ComponentEnergy(ProvenanceRecord):
     """Energy of one device (a GPU, a CPU package, DRAM) over a run."""
 
     name: str
@@ -121,23 +135,6 @@ class ComponentEnergy:
     mean_power_w: float
     provenance: Provenance = Provenance.ESTIMATED
     device_id: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
-
-    @property
-    def estimated(self) -> bool:
-        """The old flag: True when some of the energy is a model's estimate."""
-        return self.provenance.is_estimated
-
-    def to_dict(self) -> dict:
-        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
-        return _with_provenance(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ComponentEnergy:
-        """Inverse of :meth:`to_dict`; a dict with only ``estimated`` reads as before."""
-        return _from_dict(cls, d)
 
 
 @dataclass(frozen=True)
@@ -236,7 +233,7 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
-class WindowStats:
+class WindowStats(ProvenanceRecord):
     """Statistics over the closed occurrences of one named window, mean ± std.
 
     One observation per occurrence (e.g. one per sampled batch): its duration, its IT
@@ -254,26 +251,9 @@ class WindowStats:
     provenance: Provenance = Provenance.ESTIMATED
     skip: int = 0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "provenance", Provenance.parse(self.provenance))
-
-    @property
-    def estimated(self) -> bool:
-        """The old flag: True when some of the energy is a model's estimate."""
-        return self.provenance.is_estimated
-
-    def to_dict(self) -> dict:
-        """JSON-ready form (every field, plain types, and the old ``estimated`` flag)."""
-        return _with_provenance(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> WindowStats:
-        """Inverse of :meth:`to_dict`."""
-        return _from_dict(cls, d)
-
 
 @dataclass(frozen=True)
-class LiveSnapshot:
+class LiveSnapshot(ProvenanceRecord):
     """The run as of the last completed meter reading (never a fresh read).
 
     ``age_s`` is the time since that reading; ``stale`` is True when it is older than a
@@ -292,12 +272,3 @@ class LiveSnapshot:
     def it_power_w(self) -> float:
         """Mean IT power over the run so far (0.0 before any time passed)."""
         return self.it_energy_j / self.duration_s if self.duration_s > 0 else 0.0
-
-    @property
-    def estimated(self) -> bool:
-        """The old flag: True when some of the energy is a model's estimate."""
-        return self.provenance.is_estimated
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return _with_provenance(self)
