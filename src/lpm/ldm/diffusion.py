@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from lpm.energy.distributed import gather
 from lpm.ldm import checkpoint as ckpt
 from lpm.ldm.config import TrainConfig
 from lpm.ldm.data import make_dataset
@@ -33,7 +34,6 @@ from lpm.ldm.presets import preset
 from lpm.ldm.results import TrainResult
 from lpm.ldm.runtime import (
     Runtime,
-    all_gather_object,
     barrier,
     broadcast_object,
     per_rank_batch,
@@ -113,7 +113,7 @@ def _state(
 ) -> dict[str, Any]:
     """Checkpoint contents; random states of every rank (a collective under DDP)."""
     per_rank = (s.generator.get_state(), ckpt.rng_state())
-    ranks = all_gather_object(per_rank, rt) if rt is not None else [per_rank]
+    ranks = (gather(per_rank) if rt is not None and rt.distributed else None) or [per_rank]
     return {
         "iteration": iteration,
         "config": cfg.model_dump(mode="json"),

@@ -134,17 +134,6 @@ def broadcast_object(obj: Any, rt: Runtime) -> Any:
     return box[0]
 
 
-def all_gather_object(obj: Any, rt: Runtime) -> list[Any]:
-    """Every rank's `obj`, in rank order (a collective under DDP)."""
-    if not rt.distributed:
-        return [obj]
-    import torch.distributed as dist
-
-    out: list[Any] = [None] * rt.world_size
-    dist.all_gather_object(out, obj)
-    return out
-
-
 def barrier(rt: Runtime) -> None:
     """Wait for all ranks."""
     if rt.distributed:
