@@ -16,7 +16,6 @@ does not know them.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -711,8 +710,3 @@ def analyze(
         base=base,
         backtest=backtest,
     )
-
-
-def combined_std(*stds: float) -> float:
-    """Standard deviation of a sum of independent terms."""
-    return math.sqrt(sum(s * s for s in stds))

@@ -42,9 +42,9 @@ def check_regions(spec: StudySpec) -> None:
 
 def size_multiple(dims: int, model: str) -> int:
     """The multiple every image axis needs: autoencoder (4x) × diffusion UNet downsampling."""
-    from lpm.ldm.presets import total_downsample
+    from lpm.ldm import size_multiple as ldm_size_multiple
 
-    return int(total_downsample(4))
+    return ldm_size_multiple(dims, model)
 
 
 def check_sizes(spec: StudySpec, multiple: MultipleFn | None = None) -> None:

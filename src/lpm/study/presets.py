@@ -6,6 +6,7 @@ from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
+from lpm.report.paper import PAPER_MODEL_SIZE_IMAGE, PAPER_TARGETS, PROCESSES_PAIR
 from lpm.report.results import DEFAULT_MONTHS_REGION, DEFAULT_REGIONS
 from lpm.study.spec import StudySpec, spec_from_dict
 
@@ -22,9 +23,9 @@ PAPER: dict[str, Any] = {
     "image_sizes": {"2d": [192, 256, 320, 512], "3d": [64, 128, 192, "256x256x192"]},
     # §3.2: model sizes are compared at 256² (2D) and 192³ (3D).
     "model_sizes": ["small", "medium", "large"],
-    "model_size_image": {"2d": 256, "3d": 192},
+    "model_size_image": {f"{d}d": size[0] for d, size in PAPER_MODEL_SIZE_IMAGE.items()},
     # §3.4: 1 vs 4 GPUs with the same batch per GPU; 1000 vs 200 inference steps.
-    "processes": [1, 4],
+    "processes": list(PROCESSES_PAIR),
     "global_batch": "same_per_gpu",
     "sampler": "ddpm",
     "steps": [1000, 200],
@@ -42,7 +43,7 @@ PAPER: dict[str, Any] = {
         "interval_s": 1.0,
         "autoencoder_iterations": 100,
     },
-    "targets": {"train_iterations": 150_000, "samples": 10_000, "steps": 1000},
+    "targets": dict(PAPER_TARGETS),
     "pue": DEFAULT_PUE,
     "data": "phantom",
     "batch_size": 1,
