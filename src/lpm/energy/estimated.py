@@ -345,10 +345,7 @@ class EstimatedCpuMeter(MeterBase):
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "provenance": self.provenance.value,
-            "estimated": True,
+            **super().describe(),
             "method": "cpu time x TDP model",
             "scope": self.scope,
             "pids": list(self.tree.pids) if self.scope == "process" else [],
@@ -420,10 +417,7 @@ class EstimatedDramMeter(MeterBase):
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "provenance": self.provenance.value,
-            "estimated": True,
+            **super().describe(),
             "method": "memory GB x W per GB",
             "scope": self.scope,
             "w_per_gb": self.w_per_gb,

@@ -263,10 +263,7 @@ class NvmlMeter(MeterBase):
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "provenance": self.provenance.value,
-            "estimated": False,
+            **super().describe(),
             "method": "nvml",
             "scope": self.scope,
             "driver_version": self.driver_version,

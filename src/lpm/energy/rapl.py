@@ -154,10 +154,7 @@ class RaplMeter(MeterBase):
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "provenance": self.provenance.value,
-            "estimated": False,
+            **super().describe(),
             "method": "rapl",
             "devices": [
                 {"label": z.label, "path": str(z.path), "interface": z.interface}

@@ -54,10 +54,7 @@ class SimulatedMeter(MeterBase):
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
         return {
-            "name": self.name,
-            "kind": self.kind,
-            "provenance": self.provenance.value,
-            "estimated": False,
+            **super().describe(),
             "method": "simulated",
             "devices": list(self.devices),
             "watts_per_device": self.watts,

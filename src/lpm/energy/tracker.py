@@ -162,10 +162,7 @@ class Tracker:
             try:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LpmError(
-                    f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
-                    "choose a writable folder for log_dir"
-                ) from None
+                raise self._unwritable(exc) from None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{self.run_name or 'run'}-{stamp}-{uuid.uuid4().hex[:6]}"
         self._dist = distributed.join(self.run_id, self._distributed_mode)
@@ -204,10 +201,7 @@ class Tracker:
                 self._log.open(self.record_path)
             except OSError as exc:
                 self._poll.close(close_meters=False)
-                raise LpmError(
-                    f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
-                    "choose a writable folder for log_dir"
-                ) from None
+                raise self._unwritable(exc) from None
             self._log.write(
                 lines.header_line(
                     run_id=self.run_id,
@@ -414,7 +408,19 @@ class Tracker:
         return self._sample(then=lambda: self._build_summary(complete=False))
 
     # ------------------------------------------------------------------ internals
+    def _unwritable(self, exc: OSError) -> LpmError:
+        return LpmError(
+            f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
+            "choose a writable folder for log_dir"
+        )
+
     # ------------------------------------------------------------------ internals
+    def _unwritable(self, exc: OSError) -> LpmError:
+        return LpmError(
+            f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
+            "choose a writable folder for log_dir"
+        )
+
     def _sample(self, then: Callable[[], Any] | None = None) -> Any:
         """Read every meter, add the deltas, attribute the segment; then run ``then``.
 
