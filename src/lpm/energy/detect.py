@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lpm.energy import distributed
+from lpm.energy.distributed import DistInfo
 from lpm.energy.estimated import SCOPES, EstimatedCpuMeter, EstimatedDramMeter, ProcessTree
 from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
 from lpm.energy.rapl import (
@@ -17,7 +19,7 @@ from lpm.energy.rapl import (
     RaplUnavailable,
     rapl_meters,
 )
-from lpm.energy.reading import MeterBase
+from lpm.energy.reading import MeterBase, as_meter
 from lpm.energy.simulated import SimulatedMeter
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
@@ -205,3 +207,22 @@ def detect_meters(
     for n in d.notices:
         log.warning("%s", n)
     return d.meters
+
+
+def run_meters(
+    given: Sequence[Any] | None, cpu_scope: str, dist: DistInfo | None
+) -> tuple[list[MeterBase], list[str]]:
+    """A run's meters and notices: ``given`` (adapted once with :func:`as_meter`) or detected.
+
+    Under torch.distributed a rank detects only its own GPU, and CPU/DRAM meters stay on
+    one rank per host (:func:`lpm.energy.distributed.host_once`).
+    """
+    notices: list[str] = []
+    if given is None:
+        idx = distributed.local_gpu_index() if dist is not None else None
+        detection = detect(cpu_scope=cpu_scope, gpu_select=None if idx is None else [idx])
+        given, notices = detection.meters, detection.notices
+    meters = [as_meter(m) for m in given]  # the one place third-party meters are adapted
+    if dist is not None and dist.world_size > 1:
+        meters = distributed.host_once(meters, dist)
+    return meters, notices

@@ -215,6 +215,23 @@ class MergedRanks:
     ranks: list[dict]  # rank, host, duration_s of each
     faults: list[str]  # the other ranks' faults, "rank N: ..."
 
+    def step_stats(self, window: str | None, warmup: int, fallback: Provenance) -> StepStats | None:
+        """The job's step statistics of one window name; None where no rank has steps."""
+        from lpm.energy.accounting import ALL_STEPS
+
+        name = ALL_STEPS if window is None else window
+        per_rank = [g[name] for g in self.groups if name in g and g[name].steps]
+        if not per_rank:
+            return None
+        return merge_stats([g.stats(warmup, window, fallback) for g in per_rank])
+
+    def window_stats(self, name: str, skip: int) -> WindowStats | None:
+        """The job's window statistics of ``name``; None where it closed on no rank."""
+        per_rank = [w[name] for w in self.window_aggs if name in w and w[name].count]
+        if not per_rank:
+            return None
+        return merge_window_stats([a.stats(name, skip) for a in per_rank])
+
 
 def rank_payload(info: DistInfo, local: RunSummary, accounts: Accounts) -> dict:
     """What this rank sends to the others at the end of a run."""

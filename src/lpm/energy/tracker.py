@@ -36,8 +36,9 @@ from lpm.energy import distributed, lines
 from lpm.energy import summary as summaries
 from lpm.energy.accounting import ALL_STEPS, EARLY_KEEP, Accounts
 from lpm.energy.context import collect_context
+from lpm.energy.detect import run_meters
 from lpm.energy.polling import Poller
-from lpm.energy.reading import Meter, as_meter
+from lpm.energy.reading import Meter
 from lpm.energy.results import (
     ComponentEnergy,
     LiveSnapshot,
@@ -168,18 +169,7 @@ class Tracker:
         self._dist = distributed.join(self.run_id, self._distributed_mode)
         if self._dist is not None:
             self.run_id = self._dist.run_id
-        meters = self._given_meters
-        notices: list[str] = []
-        if meters is None:
-            from lpm.energy.detect import detect
-
-            idx = distributed.local_gpu_index() if self._dist is not None else None
-            select = None if idx is None else [idx]
-            detection = detect(cpu_scope=self.cpu_scope, gpu_select=select)
-            meters, notices = detection.meters, detection.notices
-        meters = [as_meter(m) for m in meters]  # the one place third-party meters are adapted
-        if self._dist is not None and self._dist.world_size > 1:
-            meters = distributed.host_once(meters, self._dist)
+        meters, notices = run_meters(self._given_meters, self.cpu_scope, self._dist)
         self._poll.setup(meters, self._dist.rank if self._dist is not None else None)
         for n in notices:  # e.g. RAPL not readable: logged once and kept in the run
             self._fault(n)
@@ -343,12 +333,9 @@ class Tracker:
         if isinstance(warm, bool) or not isinstance(warm, int) or warm < 0:
             raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
         if self._ranks is not None:
-            name = ALL_STEPS if window is None else window
-            per_rank = [g[name] for g in self._ranks.groups if name in g and g[name].steps]
-            if per_rank:
-                return distributed.merge_stats(
-                    [g.stats(warm, window, self._poll.provenance()) for g in per_rank]
-                )
+            merged = self._ranks.step_stats(window, warm, self._poll.provenance())
+            if merged is not None:
+                return merged
         with self._lock:
             return self._acc.step_stats(window, warm, self._poll.provenance())
 
@@ -364,10 +351,9 @@ class Tracker:
         if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
             raise LpmError(f"skip must be a whole number >= 0, not {skip!r}")
         if self._ranks is not None:
-            aggs = self._ranks.window_aggs
-            per_rank = [w[name] for w in aggs if name in w and w[name].count]
-            if per_rank:
-                return distributed.merge_window_stats([a.stats(name, skip) for a in per_rank])
+            merged = self._ranks.window_stats(name, skip)
+            if merged is not None:
+                return merged
         with self._lock:
             return self._acc.window_stats(name, skip)
 
