@@ -6,6 +6,7 @@ most recent year with data wins; within one year the sources rank as
 ``source=`` and ``basis=`` filter before that choice, so ``source="paper2024"`` reproduces
 the paper's Table 1 exactly. Month look-ups (``"YYYY-MM"``) use the monthly table, and an
 ``hour`` (UTC) adds the month × hour-of-day profile; both prefer the lifecycle basis.
+Over 400 lines because it holds one thing: the packaged intensity table and its look-ups.
 """
 
 from __future__ import annotations

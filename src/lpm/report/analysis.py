@@ -10,7 +10,8 @@ or month without data for the requested source or basis is left out with a visib
 never replaced by another source, and one comparison is always on one basis.
 
 The claims (:mod:`lpm.report.claims`) are computed from an :class:`Analysis`; this module
-does not know them.
+does not know them. Over 400 lines because it holds one thing: the comparisons of one
+study (the :class:`Analysis` and the series it is made of).
 """
 
 from __future__ import annotations

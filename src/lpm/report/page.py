@@ -3,6 +3,7 @@
 Figures are embedded as base64 PNG, the style sheet is inline, there is no script and no
 external resource, so the file opens from disk in any browser. Every string that comes
 from the results, the spec or the hardware is escaped with :func:`html.escape`.
+Over 400 lines because it holds one thing: the report's HTML, one function per section.
 """
 
 from __future__ import annotations
