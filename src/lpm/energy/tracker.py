@@ -400,13 +400,6 @@ class Tracker:
             "choose a writable folder for log_dir"
         )
 
-    # ------------------------------------------------------------------ internals
-    def _unwritable(self, exc: OSError) -> LpmError:
-        return LpmError(
-            f"cannot write a run record in {self.log_dir} ({exc.strerror or exc}); "
-            "choose a writable folder for log_dir"
-        )
-
     def _sample(self, then: Callable[[], Any] | None = None) -> Any:
         """Read every meter, add the deltas, attribute the segment; then run ``then``.
 
