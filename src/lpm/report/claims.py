@@ -641,6 +641,12 @@ def _tables(
     )
 
 
+def _extremes(series: Series) -> tuple[int, int]:
+    """The indices of the lowest and the highest value of a series."""
+    indices = range(len(series))
+    return min(indices, key=lambda i: series.y[i]), max(indices, key=lambda i: series.y[i])
+
+
 def _regions(ctx: _Context) -> Claim:
     key = "regions"
     topic = "region"
@@ -655,8 +661,7 @@ def _regions(ctx: _Context) -> Claim:
     if series is None:
         claim = _not_measured(key, topic, "§3.3", text, "", "fewer than 2 regions")
         return replace(claim, basis=Basis.TABLES)
-    i_max = max(range(len(series)), key=lambda i: series.y[i])
-    i_min = min(range(len(series)), key=lambda i: series.y[i])
+    i_min, i_max = _extremes(series)
     ratio = series.y[i_max] / series.y[i_min] if series.y[i_min] > 0 else math.inf
     run = (
         f"max/min intensity ×{ratio:.3g} ({series.x[i_max]} {series.values[i_max]:g} vs "
@@ -679,8 +684,7 @@ def _months(ctx: _Context) -> Claim:
     if series is None:
         claim = _not_measured(key, topic, "§3.3", text, "", "fewer than 2 months")
         return replace(claim, basis=Basis.TABLES)
-    i_max = max(range(len(series)), key=lambda i: series.y[i])
-    i_min = min(range(len(series)), key=lambda i: series.y[i])
+    i_min, i_max = _extremes(series)
     pct = (series.y[i_max] / series.y[i_min] - 1) * 100 if series.y[i_min] > 0 else math.inf
     spec = ctx.analysis.spec
     run = (
