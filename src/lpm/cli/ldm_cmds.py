@@ -44,9 +44,14 @@ def _read_config(path: Path | None) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def _merge(config: Path | None, **flags: Any) -> dict[str, Any]:
+def _merge(model: type[BaseModel], config: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
+    """The --config file's values, overridden by the flags given; every required field set."""
     values = _read_config(config)
     values.update({k: v for k, v in flags.items() if v is not None})
+    for name, field in model.model_fields.items():
+        if field.is_required() and values.get(name) is None:
+            flag = "--" + name.replace("_", "-")
+            raise LpmError(f"{flag} is required (on the command line or in the --config file).")
     return values
 
 
@@ -164,8 +169,7 @@ def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
     from lpm.ldm import train_autoencoder
     from lpm.ldm.config import validated
 
-    values = _merge(config, **flags)
-    _require(values, "dims", "--dims")
+    values = _merge(AutoencoderConfig, config, flags)
     _single_process("train-autoencoder")
     cfg = validated(AutoencoderConfig, **values)
     result = train_autoencoder(cfg)
@@ -192,11 +196,6 @@ def _single_process(command: str) -> None:
         )
 
 
-def _require(values: dict[str, Any], key: str, flag: str) -> None:
-    if values.get(key) is None:
-        raise LpmError(f"{flag} is required (on the command line or in the --config file).")
-
-
 @from_config(TrainConfig)
 def train_cmd(config: Path | None = None, **flags: Any) -> None:
     """Train the latent diffusion UNet (stage 2); runs under torchrun for DDP."""
@@ -204,8 +203,7 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
     from lpm.ldm.config import validated
     from lpm.ldm.runtime import env_world
 
-    values = _merge(config, **flags)
-    _require(values, "dims", "--dims")
+    values = _merge(TrainConfig, config, flags)
     if values.get("autoencoder") is not None and not Path(values["autoencoder"]).exists():
         raise LpmError(
             f"autoencoder run {values['autoencoder']} does not exist; pass the --out of "
@@ -235,8 +233,7 @@ def sample_cmd(config: Path | None = None, **flags: Any) -> None:
     from lpm.ldm import sample_ldm
     from lpm.ldm.config import validated
 
-    values = _merge(config, **flags)
-    _require(values, "run", "--run")
+    values = _merge(SampleConfig, config, flags)
     _single_process("sample")
     cfg = validated(SampleConfig, **values)
     result = sample_ldm(cfg)

@@ -78,15 +78,7 @@ def _perceptual_loss(cfg: AutoencoderConfig, device: torch.device) -> torch.nn.M
 
 def _build(cfg: AutoencoderConfig, rt: Runtime) -> _Stage1:
     torch.manual_seed(cfg.seed)
-    kwargs = autoencoder_kwargs(
-        cfg.dims,
-        downsample=cfg.downsample,
-        latent_channels=cfg.latent_channels,
-        num_embeddings=cfg.num_embeddings,
-        channels=cfg.channels,
-    )
-    kwargs["ddp_sync"] = False  # stage 1 always trains in one process
-    vqvae = build_autoencoder(kwargs).to(rt.device)
+    vqvae = build_autoencoder(_kwargs_of(cfg)).to(rt.device)
     disc = build_discriminator(discriminator_kwargs(cfg.dims, cfg.size)).to(rt.device)
     use_scaler = rt.needs_grad_scaler
     return _Stage1(
@@ -271,6 +263,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
 
 
 def _kwargs_of(cfg: AutoencoderConfig) -> dict[str, Any]:
+    """The VQVAE's constructor arguments (also saved in autoencoder.pt)."""
     kwargs = autoencoder_kwargs(
         cfg.dims,
         downsample=cfg.downsample,
@@ -278,5 +271,5 @@ def _kwargs_of(cfg: AutoencoderConfig) -> dict[str, Any]:
         num_embeddings=cfg.num_embeddings,
         channels=cfg.channels,
     )
-    kwargs["ddp_sync"] = False
+    kwargs["ddp_sync"] = False  # stage 1 always trains in one process
     return kwargs

@@ -55,6 +55,19 @@ class _Base(BaseModel):
             data["size"] = _parse_size(data["size"], dims)
         return data
 
+    @field_validator("data", mode="before", check_fields=False)
+    @classmethod
+    def _data(cls, v: Any) -> str:
+        return _data_source(v)
+
+    def _full_size(self) -> None:
+        """One number becomes every axis; another number of axes than dims is refused."""
+        size, dims = self.size, self.dims  # type: ignore[attr-defined]
+        if len(size) == 1:
+            object.__setattr__(self, "size", (size[0],) * dims)
+        elif len(size) != dims:
+            raise ValueError(f"size has {len(size)} axes but dims is {dims}")
+
 
 _SEED = "Random seed."
 _AMP = "Mixed precision where supported."
@@ -116,17 +129,9 @@ class AutoencoderConfig(_Base, TrackingFields):
 
     @model_validator(mode="after")
     def _check(self) -> AutoencoderConfig:
-        if len(self.size) == 1:
-            object.__setattr__(self, "size", (self.size[0],) * self.dims)
-        if len(self.size) != self.dims:
-            raise ValueError(f"size has {len(self.size)} axes but dims is {self.dims}")
+        self._full_size()
         _check_divisible(self.size, self.downsample, f"a {self.downsample}x autoencoder")
         return self
-
-    @field_validator("data", mode="before")
-    @classmethod
-    def _data(cls, v: Any) -> str:
-        return _data_source(v)
 
 
 class TrainConfig(_Base, TrackingFields):
@@ -188,10 +193,7 @@ class TrainConfig(_Base, TrackingFields):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        if len(self.size) == 1:
-            object.__setattr__(self, "size", (self.size[0],) * self.dims)
-        if len(self.size) != self.dims:
-            raise ValueError(f"size has {len(self.size)} axes but dims is {self.dims}")
+        self._full_size()
         if self.beta_start >= self.beta_end:
             raise ValueError(f"beta_start {self.beta_start} must be below beta_end {self.beta_end}")
         if self.autoencoder is None:
@@ -200,11 +202,6 @@ class TrainConfig(_Base, TrackingFields):
                 self.size, factor, f"the {self.autoencoder_downsample}x autoencoder and the UNet"
             )
         return self
-
-    @field_validator("data", mode="before")
-    @classmethod
-    def _data(cls, v: Any) -> str:
-        return _data_source(v)
 
 
 class SampleConfig(_Base, TrackingFields):

@@ -33,8 +33,8 @@ class _ToDict:
 
 
 @dataclass(frozen=True)
-class AutoencoderResult(_ToDict):
-    """Stage 1 run: energy, time and reconstruction error (FLOPs None = unknown)."""
+class _StageResult(_ToDict):
+    """What every training stage's result holds (its own fields follow)."""
 
     out: Path
     iterations: int
@@ -48,27 +48,21 @@ class AutoencoderResult(_ToDict):
     world_size: int
     estimated: bool
     provenance: Provenance
+
+
+@dataclass(frozen=True)
+class AutoencoderResult(_StageResult):
+    """Stage 1 run: energy, time and reconstruction error (FLOPs None = unknown)."""
+
     recon_l1_first: float
     recon_l1_last: float
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class TrainResult(_ToDict):
+class TrainResult(_StageResult):
     """Stage 2 run (the diffusion UNet): energy, time, FLOPs (None = unknown), parameters."""
 
-    out: Path
-    iterations: int
-    duration_s: float
-    it_energy_kwh: float
-    co2e_kg: float
-    energy_per_iteration_j: float
-    flops_per_iteration: int | None
-    parameters: int
-    step_stats: Any
-    world_size: int
-    estimated: bool
-    provenance: Provenance
     loss_first: float = float("nan")
     loss_last: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
