@@ -72,12 +72,11 @@ def test_windows_end_at_each_checkpoint_and_the_last_iteration(tmp_path: Path) -
 def test_resume_starts_at_the_checkpoint_and_refuses_other_settings(tmp_path: Path) -> None:
     stage = _Stage()
     run_iterations(stage, _cfg(tmp_path), _Tracker(), start=0, first_batch=0, label="x")
-    path = tmp_path / "checkpoints" / ckpt.LAST
-    state = resume_state(_cfg(tmp_path), path, ("dims",), "a test run")
+    state = resume_state(_cfg(tmp_path), ("dims",), "a test run")
     assert resume(stage, state) == 5 and resume(stage, None) == 0
     with pytest.raises(LpmError, match="holds a test run with dims=2, not 3"):
-        resume_state(_cfg(tmp_path, dims=3), path, ("dims",), "a test run")
-    assert resume_state(_cfg(tmp_path), tmp_path / "none.pt", ("dims",), "x") is None
+        resume_state(_cfg(tmp_path, dims=3), ("dims",), "a test run")
+    assert resume_state(_cfg(tmp_path / "none"), ("dims",), "x") is None
 
 
 def test_loss_log_drops_lines_after_the_resumed_start(tmp_path: Path) -> None:

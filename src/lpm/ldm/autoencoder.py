@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from lpm.errors import LpmError
 from lpm.ldm import checkpoint as ckpt
+from lpm.ldm import stage as loop
 from lpm.ldm.config import AutoencoderConfig
 from lpm.ldm.data import make_dataset, make_loader
 from lpm.ldm.flops import count_flops
@@ -30,14 +31,6 @@ from lpm.ldm.networks import (
 from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.results import AutoencoderResult
 from lpm.ldm.runtime import Runtime, amp_dtype_for
-from lpm.ldm.stage import (
-    common_extra,
-    resume,
-    resume_state,
-    run_iterations,
-    stage_tracker,
-    write_outputs,
-)
 from lpm.ldm.tracking import J_PER_KWH, training_measurements
 
 log = logging.getLogger(__name__)
@@ -207,14 +200,14 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, cfg.amp, training=True))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    state = resume_state(cfg, out / "checkpoints" / ckpt.LAST, _RESUME_KEYS, "an autoencoder run")
+    state = loop.resume_state(cfg, _RESUME_KEYS, "an autoencoder run")
     ckpt.seed_everything(cfg.seed)
     warmup = cfg.adv_warmup_iterations if cfg.adv_warmup_iterations >= 0 else cfg.iterations // 4
     stage = _Stage1Loop(_build(cfg, rt), cfg, rt, adv_warmup=warmup)
     dataset = make_dataset(
         cfg.data, cfg.dims, cfg.size, seed=cfg.seed, n=cfg.n_items, skip_bad=cfg.skip_bad
     )
-    start = resume(stage, state)
+    start = loop.resume(stage, state)
     stage.loader = make_loader(
         dataset, cfg.batch_size, seed=cfg.seed, start_batch=start, num_workers=cfg.num_workers
     )
@@ -222,9 +215,9 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     s = stage.s
     flops = _count_flops(s, first_batch, cfg, rt)
     params = count_parameters(s.vqvae) + count_parameters(s.disc)
-    tracker = stage_tracker(cfg, meters=meters, run_name="train-autoencoder", rt=rt)
+    tracker = loop.stage_tracker(cfg, meters=meters, run_name="train-autoencoder", rt=rt)
     with tracker:
-        run_iterations(
+        loop.run_iterations(
             stage, cfg, tracker, start=start, first_batch=first_batch, label="autoencoder"
         )
         ckpt.save_atomic(
@@ -254,11 +247,11 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             "dims": cfg.dims,
             "size": list(cfg.size),
             "downsample": cfg.downsample,
-            **common_extra(summary, rt, start=start, cfg=cfg),
+            **loop.common_extra(summary, rt, start=start, cfg=cfg),
             "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
         },
     )
-    write_outputs(result, cfg)
+    loop.write_outputs(result, cfg)
     return result
 
 

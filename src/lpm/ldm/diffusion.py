@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from lpm.energy.distributed import gather
 from lpm.ldm import checkpoint as ckpt
+from lpm.ldm import stage as loop
 from lpm.ldm.config import TrainConfig
 from lpm.ldm.data import make_dataset
 from lpm.ldm.ema import make_ema
@@ -40,14 +41,6 @@ from lpm.ldm.runtime import (
     runtime,
 )
 from lpm.ldm.schedulers import make_scheduler, schedule_args
-from lpm.ldm.stage import (
-    common_extra,
-    resume,
-    resume_state,
-    run_iterations,
-    stage_tracker,
-    write_outputs,
-)
 from lpm.ldm.tracking import training_measurements
 
 LOSS_LOG = "losses.jsonl"
@@ -239,11 +232,11 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     check_latent(cfg, ae_blob)
     latent_channels = int(ae_blob["kwargs"]["embedding_dim"])
     batch = per_rank_batch(cfg.batch_size, rt.world_size, cfg.global_batch)
-    state = resume_state(cfg, out / "checkpoints" / ckpt.LAST, _RESUME_KEYS, "a training run")
+    state = loop.resume_state(cfg, _RESUME_KEYS, "a training run")
     ckpt.seed_everything(cfg.seed + rt.rank)
     s, unet_kwargs = _build(cfg, rt, latent_channels)
     stage = _Stage2Loop(s, cfg, rt, unet_kwargs)
-    start = resume(stage, state)
+    start = loop.resume(stage, state)
     dataset = make_dataset(
         cfg.data, cfg.dims, cfg.size, seed=cfg.seed, n=cfg.n_items, skip_bad=cfg.skip_bad
     )
@@ -263,11 +256,11 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     latents = raw * s.scale_factor
     flops = _flops(s, latents, cfg, rt)
     params = count_parameters(s.unet)
-    tracker = stage_tracker(cfg, meters=meters, run_name="train", rt=rt)
+    tracker = loop.stage_tracker(cfg, meters=meters, run_name="train", rt=rt)
     with tracker:
         with LossLog(out / LOSS_LOG, start, enabled=rt.is_main) as stage.loss_log:
             label = f"train {cfg.dims}D {cfg.model}"
-            run_iterations(
+            loop.run_iterations(
                 stage,
                 cfg,
                 tracker,
@@ -303,13 +296,13 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             "schedule": schedule_args(
                 cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
             ),
-            **common_extra(summary, rt, start=start, cfg=cfg),
+            **loop.common_extra(summary, rt, start=start, cfg=cfg),
             "footprint": summary.footprint.to_dict(),
             "autoencoder": str(ae_dir),
         },
     )
     if rt.is_main:
-        write_outputs(result, cfg)
+        loop.write_outputs(result, cfg)
     barrier(rt)
     return result
 

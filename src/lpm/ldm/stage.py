@@ -59,10 +59,14 @@ class TrainingStage(Protocol):
         ...
 
 
-def resume_state(
-    cfg: StageConfig, path: Path, keys: tuple[str, ...], what: str
-) -> dict[str, Any] | None:
-    """The checkpoint at PATH, if any; LpmError when it was written with other KEYS."""
+def checkpoint_path(cfg: StageConfig) -> Path:
+    """Where a stage's run keeps its last checkpoint: out/checkpoints/last.pt."""
+    return Path(cfg.out) / "checkpoints" / ckpt.LAST
+
+
+def resume_state(cfg: StageConfig, keys: tuple[str, ...], what: str) -> dict[str, Any] | None:
+    """The run's last checkpoint, if any; LpmError when it was written with other KEYS."""
+    path = checkpoint_path(cfg)
     if not path.exists():
         return None
     state = ckpt.load(path)
@@ -111,7 +115,7 @@ def run_iterations(
     A window ends every cfg.checkpoint_every iterations and at the last; the checkpoint
     (out/checkpoints/last.pt, written atomically by the main process) is its own window.
     """
-    path = Path(cfg.out) / "checkpoints" / ckpt.LAST
+    path = checkpoint_path(cfg)
     with LiveProgress(
         label, cfg.iterations, tracker=tracker, enabled=cfg.progress and is_main, completed=start
     ) as bar:
@@ -158,6 +162,7 @@ def write_outputs(result: Any, cfg: StageConfig) -> None:
 __all__ = [
     "StageConfig",
     "TrainingStage",
+    "checkpoint_path",
     "common_extra",
     "resume",
     "resume_state",
