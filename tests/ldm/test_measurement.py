@@ -15,7 +15,6 @@ from lpm.ldm.progress import LiveProgress, live_energy
 from lpm.ldm.tracking import (
     MissingWindowError,
     training_measurements,
-    window_duration_s,
     window_energy_j,
     window_steps,
 )
@@ -52,11 +51,10 @@ def _summary(**windows: dict) -> SimpleNamespace:
 def test_window_values_come_from_the_window() -> None:
     s = _summary(train={"energy_j": 12.5, "duration_s": 2.0, "steps": 5, "count": 1})
     assert window_energy_j(s, "train") == 12.5
-    assert window_duration_s(s, "train") == 2.0
     assert window_steps(s, "train") == 5
 
 
-@pytest.mark.parametrize("ask", [window_energy_j, window_duration_s, window_steps])
+@pytest.mark.parametrize("ask", [window_energy_j, window_steps])
 def test_a_missing_window_raises_never_the_whole_run(ask) -> None:
     s = _summary(checkpoint={"energy_j": 1.0, "duration_s": 0.1, "steps": 0, "count": 1})
     with pytest.raises(MissingWindowError, match=r"no closed window 'train'.*checkpoint"):

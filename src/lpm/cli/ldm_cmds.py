@@ -27,16 +27,11 @@ _CONFIG_HELP = "YAML file with settings (field names as in the docs); flags over
 def _read_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    import yaml
+    from lpm.io import load_yaml
 
-    if not path.is_file():
-        raise LpmError(f"config file {path} does not exist; check the path given to --config.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise LpmError(f"config file {path} is not valid YAML{line}; fix its syntax.") from None
+    data = load_yaml(
+        path, what="config file", missing="check the path given to --config.", fix="fix its syntax."
+    )
     if data is None:
         return {}
     if not isinstance(data, dict):

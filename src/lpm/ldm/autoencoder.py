@@ -31,7 +31,8 @@ from lpm.ldm.networks import (
 from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.results import AutoencoderResult
 from lpm.ldm.runtime import Runtime, amp_dtype_for
-from lpm.ldm.tracking import J_PER_KWH, training_measurements
+from lpm.ldm.tracking import training_measurements
+from lpm.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
-from lpm.ldm.presets import MODELS, UNET_DOWNSAMPLE, check_dims
+from lpm.ldm.presets import MODELS, UNET_DOWNSAMPLE
+from lpm.sizes import check_dims
 
 SCHEDULES: tuple[str, ...] = ("scaled_linear_beta", "linear_beta", "cosine", "sigmoid_beta")
 DEFAULT_SCHEDULE = "scaled_linear_beta"

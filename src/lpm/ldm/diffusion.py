@@ -273,7 +273,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             _save_model(out, cfg, s, unet_kwargs, ae_blob, latent_channels)
         if cfg.validation_samples and rt.is_main:
             with tracker.window("validate"):
-                _validate(out, cfg, rt, meters=None)
+                _validate(out, cfg, rt)
     summary, measured = training_measurements(tracker, max(cfg.iterations - start, 0))
     result = TrainResult(
         out=out,
@@ -337,7 +337,7 @@ def _save_model(
     )
 
 
-def _validate(out: Path, cfg: TrainConfig, rt: Runtime, meters: Any) -> None:
+def _validate(out: Path, cfg: TrainConfig, rt: Runtime) -> None:
     """A few DDIM samples of the finished model into out/validation (untracked inside)."""
     from lpm.ldm.sampling import generate
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.sizes import check_dims
 
 MODELS: tuple[str, ...] = ("small", "medium", "large")
 LATENT_CHANNELS = 3
@@ -46,13 +47,6 @@ def _unet_kwargs(dims: int, model: str, latent_channels: int) -> dict[str, Any]:
 PRESETS: dict[tuple[int, str], dict[str, Any]] = {
     key: _unet_kwargs(key[0], key[1], LATENT_CHANNELS) for key in _UNET
 }
-
-
-def check_dims(dims: int) -> int:
-    """Return dims if it is 2 or 3, else raise LpmError."""
-    if dims not in (2, 3):
-        raise LpmError(f"dims must be 2 or 3, got {dims!r}; pass --dims 2 or --dims 3.")
-    return dims
 
 
 def check_model(model: str) -> str:

@@ -19,7 +19,6 @@ from lpm.ldm.results import SampleResult, write_summary
 from lpm.ldm.runtime import Runtime, amp_dtype_for
 from lpm.ldm.schedulers import make_scheduler, sampler_name, set_steps
 from lpm.ldm.tracking import (
-    J_PER_KWH,
     open_tracker,
     provenance_by_kind,
     synthesis_measurements,
@@ -27,6 +26,7 @@ from lpm.ldm.tracking import (
     window_steps,
 )
 from lpm.provenance import Provenance
+from lpm.units import J_PER_KWH
 
 
 @dataclass

@@ -8,8 +8,6 @@ from typing import Any
 
 from lpm.provenance import Provenance
 
-J_PER_KWH = 3.6e6
-
 
 class MissingWindowError(RuntimeError):
     """A result asked for a window its loop never closed: a bug in that loop, not bad input."""
@@ -59,11 +57,6 @@ def window_energy_j(summary: Any, window: str) -> float:
     energy in its place.
     """
     return float(_window(summary, window)["energy_j"])
-
-
-def window_duration_s(summary: Any, window: str) -> float:
-    """Duration in s of a named window (all its repetitions); MissingWindowError if absent."""
-    return float(_window(summary, window)["duration_s"])
 
 
 def window_steps(summary: Any, window: str) -> int:
