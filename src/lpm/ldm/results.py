@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from lpm.io import atomic_write_text
 from lpm.provenance import Provenance
 
 
@@ -120,10 +120,7 @@ def write_summary(result: Any, path: str | Path) -> Path:
     path = Path(path)
     data = result.to_dict()
     data.update(data.pop("extra", {}))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 __all__ = ["AutoencoderResult", "SampleResult", "TrainResult", "asdict", "write_summary"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lpm.errors import LpmError
+from lpm.io import atomic_write_text
 from lpm.ldm import checkpoint as ckpt
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import write_summary
@@ -154,9 +155,7 @@ def write_outputs(result: Any, cfg: StageConfig) -> None:
     """summary.json (the result) and config.json (the settings) into cfg.out."""
     out = Path(cfg.out)
     write_summary(result, out / "summary.json")
-    (out / "config.json").write_text(
-        json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
-    )
+    atomic_write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n")
 
 
 __all__ = [
