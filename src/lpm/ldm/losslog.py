@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import IO
 
+from lpm.io import atomic_write_text
+
 
 class LossLog:
     """`{"iteration": i, "loss": x}` lines appended to PATH; a no-op where not ENABLED.
@@ -49,4 +51,4 @@ class LossLog:
             for line in self.path.read_text(encoding="utf-8").splitlines()
             if line.strip() and json.loads(line)["iteration"] <= self.keep_up_to
         ]
-        self.path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        atomic_write_text(self.path, "".join(f"{line}\n" for line in lines))
