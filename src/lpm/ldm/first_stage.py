@@ -6,7 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from lpm.datasets import check_divisible
 from lpm.errors import LpmError
+from lpm.ldm.autoencoder import train_autoencoder
 from lpm.ldm.config import AutoencoderConfig, TrainConfig
 from lpm.ldm.networks import AUTOENCODER_FILE
 from lpm.ldm.presets import UNET_DOWNSAMPLE
@@ -29,8 +31,6 @@ def autoencoder_for(cfg: TrainConfig, meters: Any) -> Path:
     path = Path(cfg.out) / "autoencoder"
     rank, _, _ = env_world()
     if rank == 0 and not (path / AUTOENCODER_FILE).exists():
-        from lpm.ldm.autoencoder import train_autoencoder
-
         log.info(
             "no --autoencoder given: training a small one for %d iterations",
             cfg.autoencoder_iterations,
@@ -66,8 +66,6 @@ def check_latent(cfg: TrainConfig, ae_blob: dict[str, Any]) -> int:
             f"the autoencoder is {ae_blob.get('dims')}D but --dims is {cfg.dims}; train an "
             f"autoencoder with --dims {cfg.dims}."
         )
-    from lpm.datasets import check_divisible
-
     check_divisible(
         cfg.size, downsample * UNET_DOWNSAMPLE, what=f"the {downsample}x autoencoder and the UNet"
     )
