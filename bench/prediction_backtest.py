@@ -301,6 +301,20 @@ def _log(msg: str) -> None:
     print(f"[{datetime.now(UTC).strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def _short_point(
+    short: tuple, warm: int, actual_kwh: float, checkpoints: list, *, skip_steps: int
+) -> dict[str, Any]:
+    """One prediction from a short run, checked against the long run's measured total."""
+    f, k, pred, res, short_wall, short_load = short
+    p = point(f, k, warm, pred, actual_kwh)
+    p["run_wall_s"] = short_wall
+    p["load_average_1m"] = short_load
+    p["power_samples"] = res.step_stats.power_samples
+    p["block_spread_pct"] = block_spread_pct(checkpoints, f)
+    add_batch_means(p, batch_means_half_pct(_checkpoints(_record(res)), skip_steps), actual_kwh)
+    return p
+
+
 def backtest_training(args: argparse.Namespace, work: Path, ae: Path) -> tuple[dict, Path]:
     """Short runs of the first fractions, then the long run; returns the data and its dir."""
     from lpm.energy import predict
@@ -325,15 +339,7 @@ def backtest_training(args: argparse.Namespace, work: Path, ae: Path) -> tuple[d
     actual_kwh = actual_j / J_PER_KWH
     _log(f"train long {n} it: {actual_kwh:.4g} kWh in {long.duration_s:.0f} s")
     checkpoints = _checkpoints(_record(long))
-    points = []
-    for f, k, pred, res, short_wall, short_load in shorts:
-        p = point(f, k, warm, pred, actual_kwh)
-        p["run_wall_s"] = short_wall
-        p["load_average_1m"] = short_load
-        p["power_samples"] = res.step_stats.power_samples
-        p["block_spread_pct"] = block_spread_pct(checkpoints, f)
-        add_batch_means(p, batch_means_half_pct(_checkpoints(_record(res)), warm), actual_kwh)
-        points.append(p)
+    points = [_short_point(s, warm, actual_kwh, checkpoints, skip_steps=warm) for s in shorts]
     self_pred = predict(long.step_stats, n)
     data = {
         "setup": f"2D {args.model} {args.size}², batch {args.batch_size}",
@@ -403,17 +409,12 @@ def backtest_synthesis(args: argparse.Namespace, work: Path, run: Path) -> dict:
     _log(f"sample long {m} x {args.steps} steps: {actual_kwh:.4g} kWh in {long.duration_s:.0f} s")
     checkpoints = _checkpoints(_record(long))
     points = []
-    for f, k, pred, res, short_wall, short_load in shorts:
-        p = point(f, k, warm, pred, actual_kwh)
-        p["run_wall_s"] = short_wall
-        p["load_average_1m"] = short_load
-        p["power_samples"] = res.step_stats.power_samples
+    for short in shorts:
+        p = _short_point(short, warm, actual_kwh, checkpoints, skip_steps=warm * args.steps)
+        _, _, pred, res, _, _ = short
         p["fixed_per_sample_j_mean"] = res.fixed_per_sample_j_mean
         p["fixed_per_sample_j_std"] = res.fixed_per_sample_j_std
-        p["predicted_fixed_kwh"] = float(getattr(pred, "fixed_energy_j_mean", 0.0)) / J_PER_KWH
-        p["block_spread_pct"] = block_spread_pct(checkpoints, f)
-        skip = warm * args.steps
-        add_batch_means(p, batch_means_half_pct(_checkpoints(_record(res)), skip), actual_kwh)
+        p["predicted_fixed_kwh"] = float(pred.fixed_energy_j_mean) / J_PER_KWH
         points.append(p)
     return {
         "setup": f"2D {args.model} {args.size}², {args.sampler} {args.steps} steps, batch 1",
