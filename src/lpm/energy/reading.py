@@ -65,17 +65,6 @@ class Reading:
         }
 
 
-def meter_provenance(meter: object) -> Provenance:
-    """A meter's provenance: its ``provenance``, else its old ``estimated`` flag.
-
-    A meter that states neither is ESTIMATED: a number of unknown origin is never
-    presented as measured.
-    """
-    if isinstance(meter, MeterBase):
-        return meter.provenance
-    return _stated_provenance(meter)
-
-
 def _stated_provenance(meter: object) -> Provenance:
     value = getattr(meter, "provenance", None)
     if value is None:
