@@ -138,3 +138,20 @@ def test_results_of_an_older_lpm_are_refused_with_exit_2(tmp_path: Path, capsys)
     (out / "spec.yaml").write_text(other.to_yaml())
     line = _one_line_error(["study", spec_path, "--out", str(out)], capsys)
     assert "is a version-1 study record" in line
+
+
+def test_run_settings_are_checked_by_their_model(capsys) -> None:
+    line = _one_line_error(["study", "--preset", "quick", "--out", "x", "--workers", "0"], capsys)
+    assert line.startswith("error: --workers:") and "(got 0)" in line
+    line = _one_line_error(
+        ["study", "--preset", "quick", "--out", "x", "--slurm-timeout-min", "0"], capsys
+    )
+    assert "--slurm-timeout-min" in line
+
+
+def test_slurm_flags_reach_the_jobs_parameters() -> None:
+    from lpm.study.spec import StudyRun, run_from_flags
+
+    assert StudyRun().slurm_parameters() == {"timeout_min": 24 * 60}
+    run = run_from_flags({"slurm_partition": "gpu", "slurm_timeout_min": 30})
+    assert run.slurm_parameters() == {"timeout_min": 30, "slurm_partition": "gpu"}

@@ -3,25 +3,23 @@
 Every command takes `--config FILE` (YAML with the config's field names); flags given on
 the command line override the file. Validation errors print one line and exit 2.
 
-The flags are not written here: `config_options` builds one per field of the command's
-pydantic model (`lpm.ldm.config`), named, typed, defaulted and described by that field.
+The flags are not written here: `lpm.cli.options.from_config` builds one per field of the
+command's pydantic model (`lpm.ldm.config`), named, typed, defaulted and described by it.
 """
 
 from __future__ import annotations
 
-import inspect
-import types
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 import typer
 from pydantic import BaseModel
 
+from lpm.cli.options import config_options, flag, from_config, given
 from lpm.errors import LpmError
 from lpm.ldm.config import AutoencoderConfig, SampleConfig, TrainConfig
 
-_CONFIG_HELP = "YAML file with settings (field names as in the docs); flags override it."
+__all__ = ["config_options", "from_config", "register"]
 
 
 def _read_config(path: Path | None) -> dict[str, Any]:
@@ -42,11 +40,12 @@ def _read_config(path: Path | None) -> dict[str, Any]:
 def _merge(model: type[BaseModel], config: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
     """The --config file's values, overridden by the flags given; every required field set."""
     values = _read_config(config)
-    values.update({k: v for k, v in flags.items() if v is not None})
+    values.update(given(flags))
     for name, field in model.model_fields.items():
         if field.is_required() and values.get(name) is None:
-            flag = "--" + name.replace("_", "-")
-            raise LpmError(f"{flag} is required (on the command line or in the --config file).")
+            raise LpmError(
+                f"{flag(name)} is required (on the command line or in the --config file)."
+            )
     return values
 
 
@@ -87,75 +86,6 @@ def _flops(value: int | None) -> str:
 
 def _share(value: float | None) -> str:
     return "unknown" if value is None else f"{100 * value:.1f} % of a sample"
-
-
-def _cli_type(annotation: Any) -> type:
-    """The type typer parses a field's flag as; the model validates the value afterwards."""
-    origin = get_origin(annotation)
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    if origin is Literal:
-        return type(args[0])
-    if origin in (Union, types.UnionType) and len(args) == 1:
-        return _cli_type(args[0])
-    if origin is tuple:
-        return str  # e.g. a size "256x256x192", parsed by the model
-    if annotation in (bool, int, float, str, Path):
-        return annotation
-    raise TypeError(f"no command-line type for a field of type {annotation!r}")
-
-
-def _shown_default(name: str, kind: type, default: Any) -> str | bool:
-    if default is None:
-        return False
-    if kind is bool:
-        return f"--{'' if default else 'no-'}{name.replace('_', '-')}"
-    if isinstance(default, tuple):
-        return "x".join(map(str, default))
-    return str(default)
-
-
-def _field_order(model: type[BaseModel]) -> list[str]:
-    """MODEL's fields, its own first and then those of its bases (e.g. tracking last)."""
-    names = [n for cls in model.__mro__ for n in vars(cls).get("__annotations__", {})]
-    return [n for n in dict.fromkeys(names) if n in model.model_fields]
-
-
-def config_options(model: type[BaseModel]) -> list[inspect.Parameter]:
-    """One typer option per field of MODEL, plus `--config`.
-
-    Every flag defaults to None (not given), so a value from the --config file is only
-    overridden by a flag that was given; the field's default is shown in the help.
-    """
-    params = []
-    for name in _field_order(model):
-        field = model.model_fields[name]
-        if name == "config":
-            raise TypeError(f"{model.__name__} may not have a field named 'config'")
-        kind = _cli_type(field.annotation)
-        flag = "--" + name.replace("_", "-")
-        decl = f"{flag}/--no-{flag[2:]}" if kind is bool else flag
-        default = None if field.is_required() else field.get_default(call_default_factory=True)
-        option = typer.Option(
-            None, decl, help=field.description, show_default=_shown_default(name, kind, default)
-        )
-        params.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
-        )
-    config = typer.Option(None, "--config", help=_CONFIG_HELP)
-    params.append(
-        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=config, annotation=Path)
-    )
-    return params
-
-
-def from_config(model: type[BaseModel]) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command `fn(config, **flags)` the flags of MODEL's fields."""
-
-    def wrap(fn: Callable[..., None]) -> Callable[..., None]:
-        fn.__signature__ = inspect.Signature(config_options(model))  # type: ignore[attr-defined]
-        return fn
-
-    return wrap
 
 
 @from_config(AutoencoderConfig)

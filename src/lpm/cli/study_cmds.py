@@ -1,4 +1,8 @@
-"""CLI of lpm.study: ``lpm study [SPEC.yaml | --preset quick|paper] --out DIR``."""
+"""CLI of lpm.study: ``lpm study [SPEC.yaml | --preset quick|paper] --out DIR``.
+
+The run settings' flags (``--executor``, ``--workers``, ``--slurm-*``, ``--report``) are
+not written here: they are the fields of ``lpm.study.spec.StudyRun`` (lpm.cli.options).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lpm.cli.options import from_model, given
 from lpm.errors import LpmError
 from lpm.provenance import Provenance, describe_parts
 from lpm.results import PredictionRecord, ScenarioRecord
+from lpm.study.spec import StudyRun, run_from_flags
 
 
 def _console(stderr: bool = False) -> Console:
@@ -115,6 +121,7 @@ def _build_report(out_dir: Path) -> Path:
     return Path(build_report(out_dir).html)
 
 
+@from_model(StudyRun)
 def study(
     spec_file: Annotated[
         Path | None, typer.Argument(metavar="SPEC.yaml", help="Study spec (YAML).")
@@ -123,24 +130,10 @@ def study(
         str | None, typer.Option("--preset", help="Built-in spec: quick or paper.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Study directory.")] = None,
-    executor: Annotated[
-        str, typer.Option("--executor", help="Where scenarios run: local or slurm.")
-    ] = "local",
-    workers: Annotated[
-        int, typer.Option("--workers", help="Scenarios run at once (local executor).")
-    ] = 1,
-    slurm_partition: Annotated[
-        str | None, typer.Option("--slurm-partition", help="Slurm partition.")
-    ] = None,
-    slurm_timeout_min: Annotated[
-        int, typer.Option("--slurm-timeout-min", help="Time limit of each Slurm job.")
-    ] = 24 * 60,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the spec and its scenarios; run nothing.")
     ] = False,
-    report: Annotated[
-        bool, typer.Option("--report/--no-report", help="Build DIR/report.html at the end.")
-    ] = True,
+    **flags: Any,
 ) -> None:
     """Run a footprint study: measure each scenario, predict the targets, build the report."""
     from lpm.study.checks import check_spec
@@ -149,10 +142,7 @@ def study(
     from lpm.study.runner import run_study
 
     spec = _load(spec_file, preset)
-    if executor not in ("local", "slurm"):
-        raise LpmError(f"unknown executor {executor!r}; use local or slurm")
-    if workers < 1:
-        raise LpmError(f"--workers must be at least 1, got {workers}")
+    run = run_from_flags(given(flags))
     if dry_run:
         typer.echo(spec.to_yaml().rstrip())
         scs = scenarios(spec)
@@ -163,14 +153,14 @@ def study(
     if out is None:
         raise LpmError("give the study directory with --out DIR")
     check_spec(spec)
-    slurm_params: dict[str, Any] = {"timeout_min": slurm_timeout_min}
-    if slurm_partition:
-        slurm_params["slurm_partition"] = slurm_partition
     ex = make_executor(
-        executor, workers=workers, folder=out / "slurm", slurm_parameters=slurm_params
+        run.executor,
+        workers=run.workers,
+        folder=out / "slurm",
+        slurm_parameters=run.slurm_parameters(),
     )
     console = _console(stderr=True)
-    outcome = run_study(spec, out, executor=ex, workers=workers, console=console)
+    outcome = run_study(spec, out, executor=ex, workers=run.workers, console=console)
     stdout = _console()
     if outcome.records:
         stdout.print(summary_table(outcome.records, f"{spec.name}: predicted footprint"))
@@ -183,7 +173,7 @@ def study(
         )
     for job_id, error in outcome.failed.items():
         typer.echo(f"failed: {job_id}: {' '.join(error.split())}", err=True)
-    if report and outcome.records:
+    if run.report and outcome.records:
         path = _build_report(outcome.out_dir)
         typer.echo(f"results: {outcome.out_dir / 'results.jsonl'}")
         typer.echo(f"report: {path}")

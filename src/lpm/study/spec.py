@@ -195,6 +195,34 @@ class StudySpec(_Strict):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
+class StudyRun(_Strict):
+    """How ``lpm study`` runs a spec, not what it measures: where, how many at once, the report.
+
+    Each field is a flag of ``lpm study`` (``lpm.cli.options``); the fields named
+    ``slurm_*`` are submitit's parameters of each Slurm job.
+    """
+
+    executor: Literal["local", "slurm"] = Field(
+        "local", description="Where scenarios run: local or slurm."
+    )
+    workers: int = Field(1, ge=1, description="Scenarios run at once (local executor).")
+    slurm_partition: str | None = Field(None, description="Slurm partition.")
+    slurm_timeout_min: int = Field(24 * 60, ge=1, description="Time limit of each Slurm job.")
+    report: bool = Field(True, description="Build DIR/report.html at the end.")
+
+    def slurm_parameters(self) -> dict[str, Any]:
+        """submitit's parameters of each Slurm job: the time limit and every slurm_* set."""
+        params: dict[str, Any] = {"timeout_min": self.slurm_timeout_min}
+        for name, value in self:
+            if (
+                name.startswith("slurm_")
+                and name != "slurm_timeout_min"
+                and value not in (None, "")
+            ):
+                params[name] = value
+        return params
+
+
 def _parse_all(values: list[Any], dims: int, where: str) -> list[Size]:
     out = []
     for value in values:
@@ -205,6 +233,14 @@ def _parse_all(values: list[Any], dims: int, where: str) -> list[Size]:
     return out
 
 
+def _what_is_wrong(err: Any, loc: str) -> str:
+    """The message of one pydantic error, with the value given where it helps."""
+    msg = err["msg"].removeprefix("Value error, ")
+    if "input" in err and err["type"] not in ("value_error", "missing") and loc:
+        msg += f" (got {err['input']!r})"
+    return msg
+
+
 def _format_error(exc: ValidationError, source: str) -> str:
     """One line naming the first field that is wrong."""
     err = exc.errors()[0]
@@ -213,12 +249,22 @@ def _format_error(exc: ValidationError, source: str) -> str:
         known = ", ".join(StudySpec.model_fields) if len(err["loc"]) == 1 else ""
         hint = f" (known fields: {known})" if known else ""
         return f"{source}: unknown field '{loc}'{hint}; remove or rename it"
-    msg = err["msg"].removeprefix("Value error, ")
     where = f"{loc}: " if loc else ""
-    got = ""
-    if "input" in err and err["type"] not in ("value_error", "missing") and loc:
-        got = f" (got {err['input']!r})"
-    return f"{source}: {where}{msg}{got}; fix the spec and run again"
+    return f"{source}: {where}{_what_is_wrong(err, loc)}; fix the spec and run again"
+
+
+def run_from_flags(flags: dict[str, Any]) -> StudyRun:
+    """The run settings of the flags given to ``lpm study`` (the others: their defaults).
+
+    A bad value is one LpmError line naming its flag.
+    """
+    try:
+        return StudyRun.model_validate(flags)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        flag = "--" + loc.replace("_", "-")
+        raise LpmError(f"{flag}: {_what_is_wrong(err, loc)}; fix the flag and run again") from None
 
 
 def spec_from_dict(data: Any, *, source: str = "spec") -> StudySpec:
