@@ -155,3 +155,28 @@ def test_slurm_flags_reach_the_jobs_parameters() -> None:
     assert StudyRun().slurm_parameters() == {"timeout_min": 24 * 60}
     run = run_from_flags({"slurm_partition": "gpu", "slurm_timeout_min": 30})
     assert run.slurm_parameters() == {"timeout_min": 30, "slurm_partition": "gpu"}
+
+
+def test_a_run_setting_is_one_field(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`--slurm-account` is only a field of StudyRun: the flag and the sbatch line follow."""
+    import os
+
+    import typer.main
+
+    from lpm.cli.main import app
+    from lpm.study import SlurmExecutor, jobs, preset_spec
+    from lpm.study.spec import run_from_flags
+
+    (param,) = [
+        p for p in typer.main.get_command(app).commands["study"].params if p.name == "slurm_account"
+    ]
+    assert param.opts == ["--slurm-account"] and param.help == "Slurm account charged for the jobs."
+    srun = tmp_path / "bin" / "srun"
+    srun.parent.mkdir()
+    srun.write_text("#!/bin/sh\nexit 0\n")
+    srun.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{srun.parent}{os.pathsep}{os.environ['PATH']}")
+    run = run_from_flags({"executor": "slurm", "slurm_account": "proj42"})
+    ex = SlurmExecutor(tmp_path / "slurm", parameters=run.slurm_parameters())
+    params = ex._executor(jobs(preset_spec("quick"))[0])._executor.parameters
+    assert params["account"] == "proj42"

@@ -207,6 +207,7 @@ class StudyRun(_Strict):
     )
     workers: int = Field(1, ge=1, description="Scenarios run at once (local executor).")
     slurm_partition: str | None = Field(None, description="Slurm partition.")
+    slurm_account: str | None = Field(None, description="Slurm account charged for the jobs.")
     slurm_timeout_min: int = Field(24 * 60, ge=1, description="Time limit of each Slurm job.")
     report: bool = Field(True, description="Build DIR/report.html at the end.")
 
