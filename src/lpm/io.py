@@ -3,10 +3,12 @@
 A leaf module (the standard library, PyYAML imported on use, and lpm.errors), so every
 package may use it:
 
-- :func:`atomic_write_text` writes a temporary file beside the target, fsyncs it and
-  renames it over the target, so a reader sees the old file or the new one, never half;
-- :func:`append_jsonl` appends lines, each flushed and fsynced, after
-  :func:`repair_jsonl_tail` cut a torn last line (one without its newline: a kill -9);
+- :func:`atomic_write` yields a temporary file beside the target; when the block ends it
+  is fsynced and renamed over the target, so a reader sees the old file or the new one,
+  never half (:func:`atomic_write_text` and :func:`atomic_write_bytes` write one value);
+- :func:`append_jsonl` appends lines, each written by :func:`write_line` (flushed and
+  fsynced), after :func:`repair_jsonl_tail` cut a torn last line (one without its
+  newline: a kill -9);
 - :func:`load_yaml` reads a YAML file; every failure is one LpmError line.
 """
 
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lpm.errors import LpmError
 
@@ -37,21 +41,50 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` atomically (temporary file, fsync, rename, fsync the folder)."""
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """A file to write `path`'s new content to, put in place whole when the block ends.
+
+    The file is a temporary one in the target's folder (which must exist); at the end
+    of the block it is flushed, fsynced and renamed over `path`, and the folder fsynced.
+    An exception in the block removes it and leaves `path` as it was. `mode` is ``"wb"``
+    or ``"w"`` (text in UTF-8).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write writes a whole file (mode 'wb' or 'w'), not {mode!r}")
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
-    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically (:func:`atomic_write`)."""
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically (:func:`atomic_write`)."""
+    with atomic_write(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def write_line(fh: IO[str], line: str) -> None:
+    """Write `line` and a newline to the open text file `fh`; flush and fsync it."""
+    fh.write(line + "\n")
+    fh.flush()
+    os.fsync(fh.fileno())
 
 
 def repair_jsonl_tail(path: str | Path) -> bool:
@@ -90,9 +123,7 @@ def append_jsonl(path: str | Path, lines: Iterable[str]) -> int:
     n = 0
     with open(path, "a", encoding="utf-8") as fh:
         for line in lines:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+            write_line(fh, line)
             n += 1
     return n
 

@@ -9,7 +9,6 @@ totals from the last window or checkpoint line and its windows from the window l
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from lpm.carbon.equivalents import equivalents
 from lpm.energy.accounting import WindowAgg, merge_provenance
 from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary, provenance_of
 from lpm.errors import LpmError
+from lpm.io import write_line
 from lpm.provenance import Provenance
 
 SCHEMA = 2  # 2: provenance per device, window and line; the header stores the intensity
@@ -39,9 +39,7 @@ class RecordWriter:
         with self._lock:
             if self._fh.closed:
                 return
-            self._fh.write(line + "\n")
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            write_line(self._fh, line)
 
     def close(self) -> None:
         """Close the file (safe to call twice)."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +10,17 @@ import numpy as np
 import torch
 
 from lpm.errors import LpmError
+from lpm.io import atomic_write
 
 LAST = "last.pt"
 
 
 def save_atomic(obj: Any, path: str | Path) -> Path:
-    """torch.save to a temporary file in the same folder, then os.replace (never half-written)."""
+    """torch.save to a temporary file in the same folder, then renamed (never half-written)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(obj, fh)
     return path
 
 
