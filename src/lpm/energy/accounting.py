@@ -13,9 +13,10 @@ import contextlib
 from dataclasses import dataclass, field
 
 from lpm.energy._stats import RunningStats
-from lpm.energy.results import J_PER_KWH, StepStats, WindowStats
+from lpm.energy.results import StepStats, WindowStats
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
+from lpm.units import J_PER_KWH
 
 ALL_STEPS = "*"  # step statistics over every step of the run
 EARLY_KEEP = 1024  # per window name: first step durations kept so warm-up can change later

@@ -20,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 from lpm.energy.record import read_run
-from lpm.energy.results import J_PER_KWH, RunSummary
+from lpm.energy.results import RunSummary
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
+from lpm.units import J_PER_KWH
 
 CODECARBON_COLUMNS = (
     "timestamp",

@@ -12,9 +12,10 @@ from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Footprint, footprint
 from lpm.energy._stats import t_quantile_975
-from lpm.energy.results import J_PER_KWH, Provenanced, StepStats
+from lpm.energy.results import Provenanced, StepStats
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
+from lpm.units import J_PER_KWH
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from typing import Any
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Equivalents, Footprint, Intensity, footprint
 from lpm.carbon.equivalents import equivalents
 from lpm.energy.accounting import WindowAgg, merge_provenance
-from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary, provenance_of
+from lpm.energy.results import ComponentEnergy, RunSummary, provenance_of
 from lpm.errors import LpmError
 from lpm.io import write_line
 from lpm.provenance import Provenance
+from lpm.units import J_PER_KWH
 
 SCHEMA = 2  # 2: provenance per device, window and line; the header stores the intensity
 

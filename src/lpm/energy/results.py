@@ -8,8 +8,7 @@ from typing import Any, Self
 
 from lpm.carbon import Footprint
 from lpm.provenance import Provenance, describe_parts
-
-J_PER_KWH = 3.6e6
+from lpm.units import J_PER_KWH  # re-exported: lpm.energy.results.J_PER_KWH keeps working
 
 
 def provenance_of(d: dict) -> Provenance:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from lpm.carbon import Intensity, footprint
 from lpm.energy.polling import Device
-from lpm.energy.results import J_PER_KWH, ComponentEnergy, RunSummary
+from lpm.energy.results import ComponentEnergy, RunSummary
+from lpm.units import J_PER_KWH
 
 
 def components(devices: Sequence[Device], duration_s: float) -> list[ComponentEnergy]:
