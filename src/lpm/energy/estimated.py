@@ -134,11 +134,42 @@ def _available_cpus(pids: Iterable[int]) -> int:
     return len(cpus) or (psutil.cpu_count() or 1)
 
 
-class EstimatedCpuMeter(MeterBase):
+class _EstimatedMeter(MeterBase):
+    """What both estimated meters hold: a scope, the process tree, a clock, the sum in J."""
+
+    provenance = Provenance.ESTIMATED
+
+    def __init__(
+        self,
+        *,
+        scope: str,
+        pids: Iterable[int] | None,
+        tree: ProcessTree | None,
+        clock: Callable[[], float],
+        reason: str,
+    ) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
+        self.scope = scope
+        self.reason = reason
+        self.tree = tree or ProcessTree(pids)
+        self._clock = clock
+        self.notices: list[str] = []
+        self.name = f"{self.kind} (estimated, {scope})"
+        self.devices = (self.name,)
+        self._acc_j = 0.0
+
+    def _reading(self) -> Reading:
+        """The energy summed so far, as a reading of the one device."""
+        return Reading(
+            energy_j=(self._acc_j,), devices=self.devices, provenance=(Provenance.ESTIMATED,)
+        )
+
+
+class EstimatedCpuMeter(_EstimatedMeter):
     """CPU energy from CPU time x a TDP model (marked estimated)."""
 
     kind = "cpu"
-    provenance = Provenance.ESTIMATED
 
     def __init__(
         self,
@@ -152,23 +183,14 @@ class EstimatedCpuMeter(MeterBase):
         available_cpus: int | None = None,
         reason: str = "",
     ) -> None:
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
-        self.scope = scope
+        super().__init__(scope=scope, pids=pids, tree=tree, clock=clock, reason=reason)
         self.model = model or cpu_power_model()
-        self.reason = reason
-        self.tree = tree or ProcessTree(pids)
-        self._clock = clock
         self._cpu_seconds_fn = cpu_seconds
         self._available_override = available_cpus
-        self.notices: list[str] = []
         self._lock = threading.RLock()  # track_pids may come from another thread than read
-        self.name = f"cpu (estimated, {scope})"
-        self.devices = (f"cpu (estimated, {scope})",)
         self._available = self._count_available()
         self._last_t = clock()
         self._last_cpu_s = self._cpu_seconds()
-        self._acc_j = 0.0
 
     def _count_available(self) -> int:
         if self._available_override is not None:
@@ -207,9 +229,7 @@ class EstimatedCpuMeter(MeterBase):
                 self._acc_j += self.model.power_w(busy, self._available) * dt
                 self._last_t = now
                 self._last_cpu_s = max(cpu_s, self._last_cpu_s)
-            return Reading(
-                energy_j=(self._acc_j,), devices=self.devices, provenance=(Provenance.ESTIMATED,)
-            )
+            return self._reading()
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""
@@ -224,11 +244,10 @@ class EstimatedCpuMeter(MeterBase):
         }
 
 
-class EstimatedDramMeter(MeterBase):
+class EstimatedDramMeter(_EstimatedMeter):
     """DRAM energy from memory size x W per GB (marked estimated)."""
 
     kind = "dram"
-    provenance = Provenance.ESTIMATED
 
     def __init__(
         self,
@@ -241,20 +260,11 @@ class EstimatedDramMeter(MeterBase):
         memory_bytes: Callable[[], float] | None = None,
         reason: str = "",
     ) -> None:
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
-        self.scope = scope
+        super().__init__(scope=scope, pids=pids, tree=tree, clock=clock, reason=reason)
         self.w_per_gb = w_per_gb
-        self.reason = reason
-        self.tree = tree or ProcessTree(pids)
-        self._clock = clock
         self._memory_fn = memory_bytes
-        self.notices: list[str] = []
-        self.name = f"dram (estimated, {scope})"
-        self.devices = (f"dram (estimated, {scope})",)
         self._last_t = clock()
         self._last_gb = self._gb()
-        self._acc_j = 0.0
 
     def _gb(self) -> float:
         if self._memory_fn is not None:
@@ -279,9 +289,7 @@ class EstimatedDramMeter(MeterBase):
             self._acc_j += self.w_per_gb * 0.5 * (gb + self._last_gb) * dt
             self._last_t = now
             self._last_gb = gb
-        return Reading(
-            energy_j=(self._acc_j,), devices=self.devices, provenance=(Provenance.ESTIMATED,)
-        )
+        return self._reading()
 
     def describe(self) -> dict:
         """What this meter is, for run records and ``lpm hardware``."""

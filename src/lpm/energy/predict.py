@@ -100,14 +100,50 @@ def predict(
             "no measured steps to predict from: call t.step() once per iteration or sample, "
             "and measure more steps than the warm-up"
         )
-    e_mean = stats.energy_j_mean * n
-    e_std = stats.energy_j_std * n
-    if stats.count >= 2:
-        half = t_quantile_975(stats.count - 1) * stats.energy_j_std / math.sqrt(stats.count)
-    else:
-        half = 0.0
-    lo = max(stats.energy_j_mean - half, 0.0) * n / J_PER_KWH
-    hi = (stats.energy_j_mean + half) * n / J_PER_KWH
+    return _scaled(
+        n,
+        stats,
+        one_j=stats.energy_j_mean,
+        one_j_std=stats.energy_j_std,
+        half_j=_half_ci(stats.energy_j_std, stats.count),
+        one_s=stats.duration_s_mean,
+        one_s_std=stats.duration_s_std,
+        provenance=stats.provenance,
+        pue=pue,
+        region=region,
+        carbon_kw=carbon_kw,
+    )
+
+
+def _half_ci(std: float, count: int) -> float:
+    """Half the 95 % t-interval of a mean of ``count`` measurements of spread ``std``."""
+    if count < 2:
+        return 0.0
+    return t_quantile_975(count - 1) * std / math.sqrt(count)
+
+
+def _scaled(
+    n: int,
+    stats: StepStats,
+    *,
+    one_j: float,
+    one_j_std: float,
+    half_j: float,
+    one_s: float,
+    one_s_std: float,
+    provenance: Provenance,
+    pue: float,
+    region: str,
+    carbon_kw: dict[str, Any],
+    fixed_energy_j_mean: float = 0.0,
+) -> Prediction:
+    """``n`` times one unit (a step, a sample) of ``one_j`` ± ``one_j_std`` J, with CO2e.
+
+    ``half_j`` is half the 95 % interval of the unit's mean energy; ``stats`` gives the
+    measured step count and power.
+    """
+    e_mean = one_j * n
+    e_std = one_j_std * n
     fp = footprint(
         e_mean / J_PER_KWH,
         it_energy_kwh_std=e_std / J_PER_KWH,
@@ -121,14 +157,15 @@ def predict(
         energy_j_std=e_std,
         energy_kwh_mean=e_mean / J_PER_KWH,
         energy_kwh_std=e_std / J_PER_KWH,
-        duration_s_mean=stats.duration_s_mean * n,
-        duration_s_std=stats.duration_s_std * n,
-        ci95_kwh=(lo, hi),
+        duration_s_mean=one_s * n,
+        duration_s_std=one_s_std * n,
+        ci95_kwh=(max(one_j - half_j, 0.0) * n / J_PER_KWH, (one_j + half_j) * n / J_PER_KWH),
         footprint=fp,
-        provenance=stats.provenance,
+        provenance=provenance,
         measured_steps=stats.count,
         power_w_mean=stats.power_w_mean,
         power_w_std=stats.power_w_std,
+        fixed_energy_j_mean=fixed_energy_j_mean,
     )
 
 
@@ -191,45 +228,25 @@ def predict_synthesis(
     one_j_std = math.hypot(fixed_j_std, steps * per_step.energy_j_std)
     one_s = fixed_s_mean + steps * per_step.duration_s_mean
     one_s_std = math.hypot(fixed_s_std, steps * per_step.duration_s_std)
-    half_step = 0.0
-    if per_step.count >= 2:
-        half_step = (
-            t_quantile_975(per_step.count - 1) * per_step.energy_j_std / math.sqrt(per_step.count)
-        )
     if fixed_count is None:
         half_fixed = 1.959964 * fixed_j_std
-    elif fixed_count >= 2:
-        half_fixed = t_quantile_975(fixed_count - 1) * fixed_j_std / math.sqrt(fixed_count)
     else:
-        half_fixed = 0.0
-    half = math.hypot(half_fixed, steps * half_step)
-    e_mean = samples * one_j
-    e_std = samples * one_j_std
-    lo = max(one_j - half, 0.0) * samples / J_PER_KWH
-    hi = (one_j + half) * samples / J_PER_KWH
-    fp = footprint(
-        e_mean / J_PER_KWH,
-        it_energy_kwh_std=e_std / J_PER_KWH,
-        pue=pue,
-        region=region,
-        **carbon_kw,
-    )
+        half_fixed = _half_ci(fixed_j_std, fixed_count)
+    half_step = _half_ci(per_step.energy_j_std, per_step.count)
     parts = [per_step.provenance]
     if fixed_provenance is not None:
         parts.append(Provenance.parse(fixed_provenance))
-    return Prediction(
-        n=samples,
-        energy_j_mean=e_mean,
-        energy_j_std=e_std,
-        energy_kwh_mean=e_mean / J_PER_KWH,
-        energy_kwh_std=e_std / J_PER_KWH,
-        duration_s_mean=samples * one_s,
-        duration_s_std=samples * one_s_std,
-        ci95_kwh=(lo, hi),
-        footprint=fp,
+    return _scaled(
+        samples,
+        per_step,
+        one_j=one_j,
+        one_j_std=one_j_std,
+        half_j=math.hypot(half_fixed, steps * half_step),
+        one_s=one_s,
+        one_s_std=one_s_std,
         provenance=Provenance.combine(parts),
-        measured_steps=per_step.count,
-        power_w_mean=per_step.power_w_mean,
-        power_w_std=per_step.power_w_std,
+        pue=pue,
+        region=region,
+        carbon_kw=carbon_kw,
         fixed_energy_j_mean=samples * fixed_j_mean,
     )
