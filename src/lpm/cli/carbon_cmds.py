@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -18,6 +19,19 @@ from lpm.errors import LpmError
 
 def _print_json(obj: object) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def _print_footprints(
+    fps: list[Footprint],
+    as_json: bool,
+    show: Callable[[Console, list[Footprint]], None],
+    console: Console,
+) -> None:
+    """Several footprints: a JSON list, or the table that `show` prints."""
+    if as_json:
+        _print_json([fp.to_dict() for fp in fps])
+    else:
+        show(console, fps)
 
 
 def _kg(value: float, like: float | None = None) -> str:
@@ -182,10 +196,7 @@ def co2(
             names, year=year, month=month, hour=hour, source=source, basis=basis
         )
         fps = [footprint(kwh, intensity=i, **common) for i in intensities]
-        if as_json:
-            _print_json([fp.to_dict() for fp in fps])
-        else:
-            _show_regions(console, fps)
+        _print_footprints(fps, as_json, _show_regions, console)
         return
     if months is not None:
         if month is not None or hour is not None or year is not None:
@@ -194,10 +205,7 @@ def co2(
             raise LpmError(f"monthly values come only from source {MONTHLY_SOURCE}.")
         intensities = db.months(region, months, basis=basis)
         fps = [footprint(kwh, intensity=i, **common) for i in intensities]
-        if as_json:
-            _print_json([fp.to_dict() for fp in fps])
-        else:
-            _show_months(console, fps)
+        _print_footprints(fps, as_json, _show_months, console)
         return
     fp = footprint(
         kwh,

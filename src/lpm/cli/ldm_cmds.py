@@ -79,6 +79,16 @@ def _energy_rows(result: Any) -> list[tuple[str, str]]:
     ]
 
 
+def _stage_rows(result: Any) -> list[tuple[str, str]]:
+    """The rows every training stage's table ends with: energy, cost per iteration, size."""
+    return [
+        *_energy_rows(result),
+        ("energy / iteration", f"{result.energy_per_iteration_j:.2f} J"),
+        ("FLOPs / iteration", _flops(result.flops_per_iteration)),
+        ("parameters", f"{result.parameters:,}"),
+    ]
+
+
 def _flops(value: int | None) -> str:
     """A FLOP count, or "unknown" when it could not be counted."""
     return "unknown" if value is None else f"{value:.3g}"
@@ -103,10 +113,7 @@ def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
         [
             ("iterations", str(result.iterations)),
             ("reconstruction L1", f"{result.recon_l1_first:.4f} -> {result.recon_l1_last:.4f}"),
-            *_energy_rows(result),
-            ("energy / iteration", f"{result.energy_per_iteration_j:.2f} J"),
-            ("FLOPs / iteration", _flops(result.flops_per_iteration)),
-            ("parameters", f"{result.parameters:,}"),
+            *_stage_rows(result),
         ],
     )
 
@@ -144,10 +151,7 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
             ("model", f"{cfg.dims}D {cfg.model}, {'x'.join(map(str, cfg.size))}"),
             ("iterations", f"{result.iterations} on {result.world_size} process(es)"),
             ("L1 loss", f"{result.loss_first:.4f} -> {result.loss_last:.4f}"),
-            *_energy_rows(result),
-            ("energy / iteration", f"{result.energy_per_iteration_j:.2f} J"),
-            ("FLOPs / iteration", _flops(result.flops_per_iteration)),
-            ("parameters", f"{result.parameters:,}"),
+            *_stage_rows(result),
         ],
     )
 
