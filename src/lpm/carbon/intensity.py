@@ -20,7 +20,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 
 from lpm.carbon.regions import COUNTRIES, EXTRA_ALIASES, fold
@@ -78,28 +78,17 @@ class Intensity:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Row:
-    region: str
-    name: str
-    year: int
-    g_per_kwh: float
-    basis: str
-    source: str
-    month: int | None = None
-    hour: int | None = None
-
-
 def _read_csv(filename: str) -> list[dict[str, str]]:
     text = resources.files("lpm.carbon").joinpath("data", filename).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _parse_rows(records: Iterable[dict[str, str]]) -> list[_Row]:
+def _parse_rows(records: Iterable[dict[str, str]]) -> list[Intensity]:
+    """The table's rows as intensities, each named as in its table (see ``_intensity``)."""
     rows = []
     for rec in records:
         rows.append(
-            _Row(
+            Intensity(
                 region=rec["region"],
                 name=rec.get("name", "") or "",
                 year=int(rec["year"]),
@@ -113,7 +102,7 @@ def _parse_rows(records: Iterable[dict[str, str]]) -> list[_Row]:
     return rows
 
 
-def _drop_mislabelled(rows: list[_Row]) -> list[_Row]:
+def _drop_mislabelled(rows: list[Intensity]) -> list[Intensity]:
     """Drop rows whose name column names a different country than their code."""
     country_of_name = {fold(name): code for code, (_a3, name) in COUNTRIES.items()}
     kept = []
@@ -162,10 +151,12 @@ def check_hour(hour: int) -> int:
 class IntensityDatabase:
     """Annual, monthly and hourly-profile carbon intensities with region aliases."""
 
-    def __init__(self, annual: list[_Row], monthly: list[_Row], hourly: list[_Row]) -> None:
-        self._annual: dict[str, list[_Row]] = defaultdict(list)
-        self._monthly: dict[str, list[_Row]] = defaultdict(list)
-        self._hourly: dict[tuple[str, int, int, str, int], _Row] = {}
+    def __init__(
+        self, annual: list[Intensity], monthly: list[Intensity], hourly: list[Intensity]
+    ) -> None:
+        self._annual: dict[str, list[Intensity]] = defaultdict(list)
+        self._monthly: dict[str, list[Intensity]] = defaultdict(list)
+        self._hourly: dict[tuple[str, int, int, str, int], Intensity] = {}
         for row in _drop_mislabelled(annual):
             self._annual[row.region].append(row)
         for row in monthly:
@@ -383,17 +374,9 @@ class IntensityDatabase:
             )
         return self._intensity(profile)
 
-    def _intensity(self, row: _Row) -> Intensity:
-        return Intensity(
-            region=row.region,
-            name=self.name_of(row.region),
-            g_per_kwh=row.g_per_kwh,
-            source=row.source,
-            year=row.year,
-            month=row.month,
-            hour=row.hour,
-            basis=row.basis,
-        )
+    def _intensity(self, row: Intensity) -> Intensity:
+        """A table row (named as in its table) under the region's one name."""
+        return replace(row, name=self.name_of(row.region))
 
     def years(
         self, region: str, *, source: str | None = None, basis: str | None = None
