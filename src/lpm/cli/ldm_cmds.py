@@ -102,12 +102,10 @@ def _share(value: float | None) -> str:
 def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
     """Train the VQ-GAN autoencoder (stage 1) on CT or phantoms."""
     from lpm.ldm import train_autoencoder
-    from lpm.ldm.config import validated
 
-    values = _merge(AutoencoderConfig, config, flags)
-    _single_process("train-autoencoder")
-    cfg = validated(AutoencoderConfig, **values)
-    result = train_autoencoder(cfg)
+    result = train_autoencoder(
+        _one_process_config("train-autoencoder", AutoencoderConfig, config, flags)
+    )
     _print_table(
         f"autoencoder trained: {result.out}",
         [
@@ -118,14 +116,20 @@ def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
     )
 
 
-def _single_process(command: str) -> None:
+def _one_process_config(
+    command: str, model: type[BaseModel], config: Path | None, flags: dict[str, Any]
+) -> Any:
+    """The validated settings of a command that refuses to run under torchrun."""
+    from lpm.ldm.config import validated
     from lpm.ldm.runtime import env_world
 
+    values = _merge(model, config, flags)
     if env_world()[1] > 1:
         raise LpmError(
             f"`lpm {command}` runs in one process; start it without torchrun (only "
             "`lpm train` uses several processes)."
         )
+    return validated(model, **values)
 
 
 @from_config(TrainConfig)
@@ -160,12 +164,8 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
 def sample_cmd(config: Path | None = None, **flags: Any) -> None:
     """Sample CT images (NIfTI in HU + PNG previews) from a trained run."""
     from lpm.ldm import sample_ldm
-    from lpm.ldm.config import validated
 
-    values = _merge(SampleConfig, config, flags)
-    _single_process("sample")
-    cfg = validated(SampleConfig, **values)
-    result = sample_ldm(cfg)
+    result = sample_ldm(_one_process_config("sample", SampleConfig, config, flags))
     _print_table(
         f"{result.samples} samples written to {result.out}",
         [
