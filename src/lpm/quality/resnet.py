@@ -45,7 +45,8 @@ def _state_dict_of(blob: Any, path: Path, label: str) -> dict[str, torch.Tensor]
         raise LpmError(f"{path} is not a state dict of {label}; give its weights file.")
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in blob.items()):
         raise LpmError(f"{path} is not a state dict of {label} (it holds more than weights).")
-    return {k.removeprefix("module."): v for k, v in blob.items() if not k.startswith(_HEADS)}
+    weights = {k.removeprefix("module."): v for k, v in blob.items()}
+    return {k: v for k, v in weights.items() if not k.startswith(_HEADS)}
 
 
 def load_weights(model: torch.nn.Module, path: str | Path, label: str) -> torch.nn.Module:
