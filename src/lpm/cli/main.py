@@ -49,6 +49,9 @@ def _register_commands() -> None:
 
     for module in (carbon_cmds, energy_cmds, ldm_cmds, study_cmds, report_cmds):
         module.register(app)
+    from lpm.cli import quality_cmds  # lpm evaluate
+
+    quality_cmds.register(app)
 
 
 _register_commands()
