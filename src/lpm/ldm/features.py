@@ -93,10 +93,11 @@ def evaluate_samples_dir(
     out: str | Path | None = None,
     n_boot: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
+    device: str | torch.device = "cpu",
 ) -> QualityReport:
     """Evaluate samples of a run (`lpm sample --out`) against its held-out and training data,
     with its autoencoder's features unless others are given; writes quality.json/.html into
-    `out` (default: the samples folder)."""
+    `out` (default: the samples folder); `device` runs the encoder."""
     _check_shape(samples_dir, run_config(run_dir))
     notes: dict[str, str] = {}
     if real is None:
@@ -109,7 +110,7 @@ def evaluate_samples_dir(
         samples_dir,
         real,
         train,
-        features if features is not None else autoencoder_features(run_dir),
+        features if features is not None else autoencoder_features(run_dir, device),
         out=out,
         n_boot=n_boot,
         seed=seed,
