@@ -54,6 +54,7 @@ def test_evaluate_writes_json_and_self_contained_html(
     if energy.useful_samples > 0:
         expected = 0.002 / (16 * (1 - energy.copy_rate))
         assert energy.it_energy_kwh_per_useful_sample == pytest.approx(expected)
+        assert energy.it_energy_j_per_useful_sample == pytest.approx(expected * 3.6e6)
     page = (out / "quality.html").read_text()
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert page.count("data:image/png;base64,") >= 2 + len(report.memorisation.closest)

@@ -56,3 +56,17 @@ def test_similarity_matrices() -> None:
 def test_too_few_heldout_images(train: np.ndarray, real: np.ndarray) -> None:
     with pytest.raises(LpmError, match=r"copy_rate \(ncc\) needs at least 4 held-out"):
         copy_check(ncc_matrix(real, train), ncc_matrix(real[:3], train))
+
+
+def test_energy_per_useful_sample() -> None:
+    from lpm.quality.energy import useful_energy
+
+    e = useful_energy({"samples": 10, "it_energy_kwh": 0.01, "co2e_kg": 0.004}, 0.5)
+    assert e is not None and e.useful_samples == 5
+    assert e.it_energy_kwh_per_useful_sample == pytest.approx(0.002)
+    assert e.co2e_kg_per_useful_sample == pytest.approx(0.0008)
+    every = useful_energy({"samples": 10, "it_energy_kwh": 0.01}, None)
+    assert every is not None and every.it_energy_kwh_per_useful_sample == pytest.approx(0.001)
+    none = useful_energy({"samples": 4, "it_energy_kwh": 0.01}, 1.0)
+    assert none is not None and none.it_energy_kwh_per_useful_sample is None
+    assert useful_energy({"files": []}, 0.0) is None

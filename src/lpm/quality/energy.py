@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lpm.quality.report import UsefulEnergy
+from lpm.units import J_PER_KWH
 
 
 def useful_energy(
@@ -28,6 +29,7 @@ def useful_energy(
         it_energy_kwh=energy,
         co2e_kg=co2e,
         it_energy_kwh_per_useful_sample=energy / useful if useful > 0 else None,
+        it_energy_j_per_useful_sample=energy * J_PER_KWH / useful if useful > 0 else None,
         co2e_kg_per_useful_sample=co2e / useful if useful > 0 and co2e is not None else None,
         source=source,
     )

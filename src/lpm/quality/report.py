@@ -77,6 +77,7 @@ class UsefulEnergy(_Model):
     it_energy_kwh: float
     co2e_kg: float | None
     it_energy_kwh_per_useful_sample: float | None
+    it_energy_j_per_useful_sample: float | None
     co2e_kg_per_useful_sample: float | None
     source: str
 
