@@ -44,7 +44,7 @@ from lpm.ldm.schedulers import make_scheduler, schedule_args
 from lpm.ldm.tracking import training_measurements
 
 LOSS_LOG = "losses.jsonl"
-_RESUME_KEYS = ("dims", "size", "model", "schedule", "beta_start", "beta_end")
+_RESUME_KEYS = ("dims", "size", "model", "schedule", "beta_start", "beta_end", "prediction_type")
 
 
 @dataclass
@@ -70,11 +70,19 @@ def diffusion_loss(
     timesteps: torch.Tensor,
     rt: Runtime,
 ) -> torch.Tensor:
-    """Mean absolute error between the noise and the UNet's prediction of it."""
+    """Mean absolute error between the UNet's prediction and its target.
+
+    The target is the noise (epsilon) or the velocity sqrt(a)·noise − sqrt(1−a)·latents
+    (v_prediction), as the scheduler's prediction type says.
+    """
     noisy = scheduler.add_noise(original_samples=latents, noise=noise, timesteps=timesteps)
+    if scheduler.prediction_type == "v_prediction":
+        target = scheduler.get_velocity(latents, noise, timesteps)
+    else:
+        target = noise
     with rt.autocast():
         prediction = model(noisy, timesteps=timesteps)
-    return F.l1_loss(prediction.float(), noise.float())
+    return F.l1_loss(prediction.float(), target.float())
 
 
 def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> torch.Tensor:
@@ -134,6 +142,13 @@ def _restore(s: Stage2, state: dict[str, Any]) -> int:
     return int(state["iteration"])
 
 
+def _schedule(cfg: TrainConfig) -> dict[str, Any]:
+    """The run's noise schedule and prediction type (stored with the model for sampling)."""
+    return schedule_args(
+        cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps, cfg.prediction_type
+    )
+
+
 def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2, dict]:
     torch.manual_seed(cfg.seed)
     kwargs = preset(cfg.dims, cfg.model, latent_channels=latent_channels)
@@ -158,7 +173,7 @@ def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2,
         scaler=torch.amp.GradScaler(rt.device.type, enabled=rt.needs_grad_scaler),
         scheduler=make_scheduler(
             "ddpm",
-            schedule_args(cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps),
+            _schedule(cfg),
         ),
         generator=generator,
         rank=rt.rank,
@@ -293,9 +308,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             "global_batch": cfg.global_batch,
             "scale_factor": s.scale_factor,
             "cache_latents_mb": cfg.cache_latents_mb,
-            "schedule": schedule_args(
-                cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
-            ),
+            "schedule": _schedule(cfg),
             **loop.common_extra(summary, rt, start=start, cfg=cfg),
             "footprint": summary.footprint.to_dict(),
             "autoencoder": str(ae_dir),
@@ -325,9 +338,7 @@ def _save_model(
             "unet_kwargs": unet_kwargs,
             "unet": s.unet.state_dict(),
             "ema": s.ema.module.state_dict() if s.ema is not None else None,
-            "schedule": schedule_args(
-                cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps
-            ),
+            "schedule": _schedule(cfg),
             "scale_factor": s.scale_factor,
             "latent_shape": [latent_channels, *latent_spatial],
             "autoencoder": {"kwargs": ae_blob["kwargs"], "state": ae_blob["state"]},

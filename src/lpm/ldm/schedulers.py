@@ -6,7 +6,7 @@ from typing import Any
 
 from lpm.errors import LpmError
 
-# Samplers that can run a UNet trained to predict the noise (epsilon).
+# Samplers that can run a UNet trained to predict the noise (epsilon) or the velocity (v).
 SAMPLERS: dict[str, str] = {
     "ddpm": "DDPMScheduler",
     "ddim": "DDIMScheduler",
@@ -14,11 +14,32 @@ SAMPLERS: dict[str, str] = {
 }
 
 
+PREDICTION_TYPES: tuple[str, ...] = ("epsilon", "v_prediction")
+
+
 def schedule_args(
-    schedule: str, beta_start: float, beta_end: float, num_train_timesteps: int
+    schedule: str,
+    beta_start: float,
+    beta_end: float,
+    num_train_timesteps: int,
+    prediction_type: str = "epsilon",
 ) -> dict[str, Any]:
-    """Constructor arguments shared by every MONAI scheduler for one noise schedule."""
-    args: dict[str, Any] = {"num_train_timesteps": int(num_train_timesteps), "schedule": schedule}
+    """Constructor arguments shared by every MONAI scheduler for one noise schedule.
+
+    `prediction_type` is what the UNet predicts: the noise ("epsilon", the paper's and
+    MONAI's default) or the velocity ("v_prediction", Salimans & Ho 2022). A model is
+    sampled with the prediction type it was trained with (stored with its schedule).
+    """
+    if prediction_type not in PREDICTION_TYPES:
+        raise LpmError(
+            f"unknown prediction type {prediction_type!r}; use one of "
+            f"{', '.join(PREDICTION_TYPES)}."
+        )
+    args: dict[str, Any] = {
+        "num_train_timesteps": int(num_train_timesteps),
+        "schedule": schedule,
+        "prediction_type": prediction_type,
+    }
     if schedule != "cosine":
         args["beta_start"] = float(beta_start)
         args["beta_end"] = float(beta_end)
@@ -33,7 +54,7 @@ def sampler_name(name: str) -> str:
     if key == "rflow":
         raise LpmError(
             "sampler 'rflow' needs a model trained for rectified flow, but lpm trains the "
-            f"UNet to predict noise; use one of {', '.join(SAMPLERS)}."
+            f"UNet to predict the noise or the velocity; use one of {', '.join(SAMPLERS)}."
         )
     raise LpmError(f"unknown sampler {name!r}; use one of {', '.join(SAMPLERS)}.")
 
