@@ -229,6 +229,11 @@ class SampleConfig(_Base, TrackingFields):
     ema: bool = Field(True, description="Use the EMA weights.")
     amp: bool = Field(True, description=_AMP)
     png: bool = Field(True, description="Write PNG previews.")
+    evaluate: bool = Field(
+        False,
+        description="Then measure the samples' quality against held-out data of the run "
+        "(as `lpm evaluate --run`): quality.json, quality.html.",
+    )
     warmup_steps: int = Field(
         0,
         ge=0,
