@@ -8,6 +8,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 
 from lpm.energy import read_windows
 from lpm.errors import LpmError
@@ -49,6 +50,7 @@ def test_sampling_writes_hu_nifti_png_and_summary(tmp_path: Path, ldm2d: Path) -
     assert summary["energy_per_sample_j"] > 0
     assert summary["energy_per_step_j"] > 0
     assert summary["flops_per_step"] > 0
+    assert summary["latent_std"] > 0 and abs(summary["latent_mean"]) < 10
     assert result.energy_per_sample_j * 3 <= result.it_energy_kwh * 3.6e6 * 1.001
     assert list((tmp_path / "s").glob("sample-*.jsonl")), "no energy run record"
 
@@ -132,3 +134,15 @@ def test_unknown_flops_are_none_in_the_summary(
     result = _sample(ldm2d, tmp_path / "s", steps=2, png=False)
     assert result.flops_per_step is None
     assert json.loads((tmp_path / "s" / "summary.json").read_text())["flops_per_step"] is None
+
+
+def test_latent_stats_from_moments() -> None:
+    from lpm.ldm.sampling import latent_stats
+
+    x = torch.tensor([1.0, 3.0, 5.0, 7.0], dtype=torch.float64)
+    stats = latent_stats(
+        torch.stack([torch.tensor(4.0, dtype=torch.float64), x.sum(), (x * x).sum()])
+    )
+    assert stats["latent_mean"] == pytest.approx(4.0)
+    assert stats["latent_std"] == pytest.approx(float(x.std(unbiased=False)))
+    assert latent_stats(torch.zeros(3, dtype=torch.float64)) == {}

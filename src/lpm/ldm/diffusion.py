@@ -62,6 +62,9 @@ class Stage2:
     rank: int = 0
 
 
+LOSSES: dict[str, Any] = {"mse": F.mse_loss, "l1": F.l1_loss}
+
+
 def diffusion_loss(
     model: torch.nn.Module,
     scheduler: Any,
@@ -69,8 +72,9 @@ def diffusion_loss(
     noise: torch.Tensor,
     timesteps: torch.Tensor,
     rt: Runtime,
+    loss: str = "l1",
 ) -> torch.Tensor:
-    """Mean absolute error between the UNet's prediction and its target.
+    """The error (``loss``: "l1" or "mse") between the UNet's prediction and its target.
 
     The target is the noise (epsilon) or the velocity sqrt(a)·noise − sqrt(1−a)·latents
     (v_prediction), as the scheduler's prediction type says.
@@ -82,7 +86,7 @@ def diffusion_loss(
         target = noise
     with rt.autocast():
         prediction = model(noisy, timesteps=timesteps)
-    return F.l1_loss(prediction.float(), target.float())
+    return LOSSES[loss](prediction.float(), target.float())
 
 
 def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> torch.Tensor:
@@ -98,7 +102,7 @@ def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime)
     if cfg.channels_last:
         noise = noise.contiguous(memory_format=memory_format(cfg.dims))
     s.opt.zero_grad(set_to_none=True)
-    loss = diffusion_loss(s.model, s.scheduler, latents, noise, timesteps, rt)
+    loss = diffusion_loss(s.model, s.scheduler, latents, noise, timesteps, rt, cfg.loss)
     s.scaler.scale(loss).backward()
     s.scaler.unscale_(s.opt)
     torch.nn.utils.clip_grad_norm_(s.unet.parameters(), cfg.grad_clip)
@@ -187,7 +191,7 @@ def _flops(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> i
     t = torch.full((latents.shape[0],), cfg.num_train_timesteps // 2, device=latents.device)
 
     def one() -> None:
-        loss = diffusion_loss(s.unet, s.scheduler, latents, noise, t, rt)
+        loss = diffusion_loss(s.unet, s.scheduler, latents, noise, t, rt, cfg.loss)
         loss.backward()
 
     flops = count_flops(one)

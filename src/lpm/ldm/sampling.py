@@ -201,6 +201,7 @@ def generate(
     def window(name: str) -> Any:
         return tracker.window(name) if tracker is not None else contextlib.nullcontext()
 
+    moments = torch.zeros(3, dtype=torch.float64)  # count, sum, sum of squares of latents
     with LiveProgress("sample", total_steps, tracker=tracker, enabled=progress) as bar:
         for b in sizes:
             timesteps = s.reset()
@@ -213,12 +214,34 @@ def generate(
                         if tracker is not None:
                             tracker.step()
                         bar.advance()
+                    moments += _moments(x)
                 with window("decode"):
                     for i in range(b):  # one at a time: full-size 3D decoding is memory-hungry
                         image = s.decode(x[i : i + 1])[0]
                         files += write_sample(image, out / f"sample_{index:05d}", png=png)
                         index += 1
+    s.info.update(latent_stats(moments))
     return files, s
+
+
+def _moments(x: torch.Tensor) -> torch.Tensor:
+    x = x.detach().double().cpu()
+    return torch.stack(
+        [torch.tensor(float(x.numel()), dtype=torch.float64), x.sum(), (x * x).sum()]
+    )
+
+
+def latent_stats(moments: torch.Tensor) -> dict[str, float]:
+    """Mean and std of the sampled (scaled) latents from (count, sum, sum of squares).
+
+    The training latents are scaled to std ~1, so a sampled std far from 1 (3 or 7, say)
+    means sampling left the data distribution, whatever the decoded images look like.
+    """
+    n, total, squares = (float(v) for v in moments)
+    if n <= 0:
+        return {}
+    mean = total / n
+    return {"latent_mean": mean, "latent_std": max(squares / n - mean * mean, 0.0) ** 0.5}
 
 
 def warmup_batches(cfg: SampleConfig) -> int:
@@ -317,6 +340,8 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
             "facility_energy_kwh": float(summary.facility_energy_kwh),
             "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
             "footprint": summary.footprint.to_dict(),
+            "latent_mean": s.info.get("latent_mean"),
+            "latent_std": s.info.get("latent_std"),
             "amp_dtype": str(s.rt.amp_dtype).removeprefix("torch.") if s.rt.amp_dtype else None,
             "device": str(device),
             "run_record": getattr(summary, "path", None),
