@@ -222,3 +222,91 @@ def test_a_mixed_run_says_which_part_is_which() -> None:
     assert _provenance(mixed) == "gpu measured; cpu, dram estimated"
     one = SimpleNamespace(provenance=Provenance.SIMULATED, extra={})
     assert _provenance(one) == "simulated"
+
+
+def test_sample_evaluate_reports_quality_and_energy_per_useful_sample(
+    trained_run: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "q"
+    code, stdout, err = run_main(
+        ["sample", "--run", str(trained_run), "--n", "4", "--steps", "2", "--sampler", "ddim",
+         "--out", str(out), "--no-progress", "--no-png", "--evaluate", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(stdout)  # stdout holds only the JSON object
+    quality = data["quality"]
+    assert {"hu_wasserstein", "ms_ssim", "copy_rate", "frechet_distance"} <= set(quality["metrics"])
+    for metric in quality["metrics"].values():
+        low, high = metric["ci"]
+        assert metric["n"] and (low <= high or low != low)  # NaN CI where resamples are equal
+    rate = quality["copy_rate"]
+    assert 0.0 <= rate <= 1.0 and rate == quality["metrics"]["copy_rate"]["value"]
+    useful = 4 * (1.0 - rate)
+    assert quality["useful_samples"] == pytest.approx(useful)
+    if useful > 0:
+        assert quality["it_energy_j_per_useful_sample"] == pytest.approx(
+            data["it_energy_j"] / useful
+        )
+        assert quality["co2e_kg_per_useful_sample"] == pytest.approx(data["co2e_kg"] / useful)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["quality"] == quality
+    assert (out / "quality.json").exists() and (out / "quality.html").exists()
+
+
+def test_sample_evaluate_prints_the_metrics_in_the_table(
+    trained_run: Path, tmp_path: Path, capsys
+) -> None:
+    code, stdout, err = run_main(
+        ["sample", "--run", str(trained_run), "--n", "4", "--steps", "2", "--sampler", "ddim",
+         "--out", str(tmp_path / "t"), "--no-progress", "--no-png", "--evaluate"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    for row in ("hu_wasserstein", "copy rate", "energy / useful sample", "CO2e / useful sample"):
+        assert row in stdout
+    assert " HU [" in stdout  # value, unit and its 95 % CI
+
+
+def test_sample_evaluate_with_too_few_samples_fails_before_sampling(
+    trained_run: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "few"
+    line = one_line_error(
+        ["sample", "--run", str(trained_run), "--n", "2", "--steps", "2", "--out", str(out),
+         "--evaluate", "--no-progress"],
+        capsys,
+    )  # fmt: skip
+    assert "at least 4 samples" in line and "--n 2" in line
+    assert not out.exists()  # nothing was sampled
+
+
+def test_sample_evaluate_of_a_run_on_files_fails_before_sampling(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"data": str(tmp_path), "dims": 2, "n_items": 8}))
+    line = one_line_error(
+        ["sample", "--run", str(run), "--n", "4", "--out", str(tmp_path / "s"), "--evaluate"],
+        capsys,
+    )
+    assert "did not train on phantoms" in line and "lpm evaluate" in line
+
+
+def test_sample_evaluate_failing_after_sampling_keeps_the_samples(
+    trained_run: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from lpm.errors import LpmError
+    from lpm.ldm import features
+
+    def refuse(*args, **kwargs):
+        raise LpmError("mmd needs at least 4 generated images (got 3); give more images.")
+
+    monkeypatch.setattr(features, "evaluate_samples_dir", refuse)
+    out = tmp_path / "kept"
+    line = one_line_error(
+        ["sample", "--run", str(trained_run), "--n", "4", "--steps", "2", "--out", str(out),
+         "--evaluate", "--no-progress", "--no-png"],
+        capsys,
+    )  # fmt: skip
+    assert "mmd needs at least 4" in line and f"kept in {out}" in line
+    assert len(list(out.glob("*.nii.gz"))) == 4

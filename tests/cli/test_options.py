@@ -28,7 +28,7 @@ def _model(where: str) -> type[BaseModel]:
     [
         ("train-autoencoder", "lpm.ldm.config.AutoencoderConfig", {"--config"}),
         ("train", "lpm.ldm.config.TrainConfig", {"--config"}),
-        ("sample", "lpm.ldm.config.SampleConfig", {"--config"}),
+        ("sample", "lpm.ldm.config.SampleConfig", {"--config", "--json"}),
         ("study", "lpm.study.spec.StudyRun", {"spec_file", "--preset", "--out", "--dry-run"}),
     ],
 )

@@ -9,8 +9,9 @@ command's pydantic model (`lpm.ldm.config`), named, typed, defaulted and describ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -161,11 +162,31 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
 
 
 @from_config(SampleConfig)
-def sample_cmd(config: Path | None = None, **flags: Any) -> None:
+def sample_cmd(
+    config: Path | None = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
+    ] = False,
+    **flags: Any,
+) -> None:
     """Sample CT images (NIfTI in HU + PNG previews) from a trained run."""
-    from lpm.ldm import sample_ldm
+    from dataclasses import replace
 
-    result = sample_ldm(_one_process_config("sample", SampleConfig, config, flags))
+    from lpm.ldm import sample_ldm
+    from lpm.ldm.results import quality_summary, summary_data, write_summary
+
+    cfg = _one_process_config("sample", SampleConfig, config, flags)
+    if cfg.evaluate:
+        _check_evaluable(cfg)
+    result = sample_ldm(cfg)
+    report = None
+    if cfg.evaluate:
+        report = _evaluate(cfg, result)
+        result = replace(result, quality=quality_summary(report))
+        write_summary(result, Path(result.out) / "summary.json")
+    if as_json:
+        typer.echo(json.dumps(summary_data(result), indent=2, default=str))
+        return
     _print_table(
         f"{result.samples} samples written to {result.out}",
         [
@@ -176,8 +197,85 @@ def sample_cmd(config: Path | None = None, **flags: Any) -> None:
             ("fixed share", _share(result.fixed_per_sample_share)),
             ("energy / step", f"{result.energy_per_step_j:.3f} J"),
             ("FLOPs / step", _flops(result.flops_per_step)),
+            *([] if report is None else _quality_rows(result)),
         ],
     )
+
+
+def _min_samples() -> int:
+    """The fewest images every quality metric of `lpm sample --evaluate` takes."""
+    from lpm.quality import diversity, fidelity
+
+    return max(fidelity.MIN_IMAGES, diversity.MIN_IMAGES)
+
+
+def _check_evaluable(cfg: SampleConfig) -> None:
+    """Before sampling: enough samples for every metric, and held-out data lpm can draw."""
+    from lpm.ldm.features import heldout_data, training_data
+    from lpm.quality import fidelity, memorisation
+
+    minimum = _min_samples()
+    if cfg.n < minimum:
+        raise LpmError(
+            f"--evaluate needs at least {minimum} samples for its metrics (got --n {cfg.n}); "
+            "sample more or leave out --evaluate."
+        )
+    if training_data(cfg.run).source.lower() != "phantom":
+        raise LpmError(
+            f"{cfg.run} did not train on phantoms, so --evaluate has no held-out data; sample "
+            "without it and run `lpm evaluate --samples DIR --run RUN --real DATA`."
+        )
+    real = heldout_data(cfg.run)
+    need = max(fidelity.MIN_IMAGES, memorisation.MIN_HELDOUT)
+    if real.n is not None and real.n < need:
+        raise LpmError(
+            f"--evaluate needs at least {need} held-out phantoms but {cfg.run} trained on "
+            f"{real.n} (as many are held out); run `lpm evaluate --run RUN --n-real {need}`."
+        )
+
+
+def _evaluate(cfg: SampleConfig, result: Any) -> Any:
+    """The samples' quality report (quality.json/.html in the samples folder)."""
+    from lpm.ldm.features import evaluate_samples_dir
+
+    try:
+        return evaluate_samples_dir(
+            result.out, cfg.run, seed=cfg.seed, device=result.extra.get("device", "cpu")
+        )
+    except LpmError as exc:
+        raise LpmError(
+            f"{str(exc).rstrip('.')}; the samples are kept in {result.out} for `lpm evaluate`."
+        ) from None
+
+
+def _quality_rows(result: Any) -> list[tuple[str, str]]:
+    """The metrics (value, 95 % CI, floor), the copy rate and the energy per useful sample."""
+    q = result.quality
+    rows = []
+    for name, m in q["metrics"].items():
+        floor = "" if m["floor"] is None else f", floor {_num(m['floor'])}"
+        unit = f" {m['unit']}" if m["unit"] else ""
+        rows.append(
+            (name, f"{_num(m['value'])}{unit} [{_num(m['ci'][0])}, {_num(m['ci'][1])}]{floor}")
+        )
+    rate = q["copy_rate"]
+    rows.append(("copy rate", "unknown" if rate is None else f"{100 * rate:.1f} %"))
+    per_j = q["it_energy_j_per_useful_sample"]
+    per_kg = q["co2e_kg_per_useful_sample"]
+    rows.append(
+        (
+            "energy / useful sample",
+            "unknown (no sample is new)" if per_j is None else f"{per_j:.2f} J",
+        )
+    )
+    rows.append(("CO2e / useful sample", "unknown" if per_kg is None else f"{per_kg * 1000:.4f} g"))
+    return rows
+
+
+def _num(value: float | None) -> str:
+    import math
+
+    return "–" if value is None or not math.isfinite(value) else f"{value:.4g}"
 
 
 def _per_sample(result: Any) -> str:

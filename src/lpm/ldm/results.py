@@ -77,6 +77,8 @@ class SampleResult(_ToDict):
     ``fixed_per_sample_j_mean/_std`` (``_s_`` for time) what a sample costs besides its
     denoising steps (noise draw, decoding, writing its files), both mean ± std over the
     ``samples_measured`` samples after warm-up. ``flops_per_step`` None means unknown.
+    ``quality`` (``lpm sample --evaluate``) is :func:`quality_summary` of the samples'
+    quality report: its metrics, the copy rate and the energy per useful sample.
     """
 
     out: Path
@@ -100,6 +102,7 @@ class SampleResult(_ToDict):
     energy_per_sample_j_std: float
     files: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] | None = None
 
     @property
     def fixed_per_sample_share(self) -> float | None:
@@ -115,12 +118,59 @@ class SampleResult(_ToDict):
         return data
 
 
-def write_summary(result: Any, path: str | Path) -> Path:
-    """Write result.to_dict() (flattening `extra`) as JSON, atomically."""
-    path = Path(path)
+def quality_summary(report: Any, *, report_file: str = "quality.json") -> dict[str, Any]:
+    """The part of a :class:`lpm.quality.QualityReport` a sampling summary keeps: each
+    metric (value, 95 % CI, floor, sample sizes), the copy rate and, per sample that is not
+    a copy, the IT energy and CO2e (energy / (n x (1 - copy rate)))."""
+    memo = report.memorisation
+    energy = report.energy
+    copy = report.metrics.get("copy_rate")
+    return {
+        "report": report_file,
+        "metrics": {
+            name: {
+                "value": m.value,
+                "ci": list(m.ci),
+                "floor": m.floor,
+                "n": dict(m.n),
+                "unit": m.unit,
+                "better": m.better,
+            }
+            for name, m in report.metrics.items()
+        },
+        "copy_rate": None if copy is None else copy.value,
+        "copies": None if memo is None else memo.copies,
+        "copy_threshold": None if memo is None else memo.threshold,
+        "useful_samples": None if energy is None else energy.useful_samples,
+        "it_energy_kwh_per_useful_sample": _of(energy, "it_energy_kwh_per_useful_sample"),
+        "it_energy_j_per_useful_sample": _of(energy, "it_energy_j_per_useful_sample"),
+        "co2e_kg_per_useful_sample": _of(energy, "co2e_kg_per_useful_sample"),
+    }
+
+
+def _of(obj: Any, name: str) -> Any:
+    return None if obj is None else getattr(obj, name)
+
+
+def summary_data(result: Any) -> dict[str, Any]:
+    """result.to_dict() with `extra` flattened: what summary.json and `--json` hold."""
     data = result.to_dict()
     data.update(data.pop("extra", {}))
-    return atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+    return data
 
 
-__all__ = ["AutoencoderResult", "SampleResult", "TrainResult", "asdict", "write_summary"]
+def write_summary(result: Any, path: str | Path) -> Path:
+    """Write :func:`summary_data` of the result as JSON, atomically."""
+    path = Path(path)
+    return atomic_write_text(path, json.dumps(summary_data(result), indent=2, default=str) + "\n")
+
+
+__all__ = [
+    "AutoencoderResult",
+    "SampleResult",
+    "TrainResult",
+    "asdict",
+    "quality_summary",
+    "summary_data",
+    "write_summary",
+]
