@@ -1,4 +1,5 @@
-"""lpm.results: the typed, versioned study record (schema 2) and its one parser.
+"""lpm.results: the typed, versioned study record (schema 2) and its one parser, and the
+study's quality record (DIR/quality/record.json).
 
 Importable without torch (pydantic, the standard library and lpm.provenance only), so
 the study, the report and the CLI read and write results through the same models.
@@ -24,12 +25,29 @@ from lpm.results.models import (
     TargetCounts,
     TrainingPart,
 )
+from lpm.results.quality import (
+    QUALITY_DIR,
+    QUALITY_SCHEMA_VERSION,
+    ClosestPairRecord,
+    QualityMetricRecord,
+    QualityRecord,
+    QualitySetting,
+    quality_record_path,
+    read_quality_record,
+    write_quality_record,
+)
 
 __all__ = [
+    "QUALITY_DIR",
+    "QUALITY_SCHEMA_VERSION",
     "RESULTS_FILENAME",
     "SCHEMA_VERSION",
+    "ClosestPairRecord",
     "MeasuredCounts",
     "PredictionRecord",
+    "QualityMetricRecord",
+    "QualityRecord",
+    "QualitySetting",
     "ResultsFile",
     "ScenarioRecord",
     "SkippedLine",
@@ -38,8 +56,11 @@ __all__ = [
     "TargetCounts",
     "TrainingPart",
     "parse_record",
+    "quality_record_path",
+    "read_quality_record",
     "read_results",
     "record_to_dict",
     "record_to_json",
     "results_path",
+    "write_quality_record",
 ]
