@@ -65,8 +65,29 @@ def _nearest(size: tuple[int, ...], m: int) -> str:
     return size_id(fixed)
 
 
+def check_quality(spec: StudySpec, multiple: MultipleFn | None = None) -> None:
+    """The quality stage (if any) can draw held-out data and its model takes its size."""
+    stage = spec.quality
+    if stage is None:
+        return
+    if spec.data != "phantom":
+        raise LpmError(
+            "spec quality: the quality stage scores samples against held-out phantoms, but "
+            f"data is {spec.data}; set data: phantom or quality: null"
+        )
+    m = (multiple or size_multiple)(stage.dims, stage.model)
+    size = stage.size_tuple()
+    if any(axis % m for axis in size):
+        raise LpmError(
+            f"spec quality.size {size_id(size)} cannot be taken by the {stage.dims}D "
+            f"{stage.model} model: every axis must be a multiple of {m}; use e.g. "
+            f"{_nearest(size, m)}"
+        )
+
+
 def check_spec(spec: StudySpec, *, multiple: MultipleFn | None = None) -> None:
     """All checks a spec must pass before its study runs."""
     check_data(spec)
     check_regions(spec)
     check_sizes(spec, multiple)
+    check_quality(spec, multiple)

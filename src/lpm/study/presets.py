@@ -15,6 +15,36 @@ from lpm.study.spec import StudySpec, spec_from_dict
 _REGIONS = list(DEFAULT_REGIONS)
 _MONTHS = {"region": DEFAULT_MONTHS_REGION, "year": 2022}
 
+# The quality stage of each preset: one model trained long enough to have quality, then
+# sampled and scored against held-out phantoms (lpm.quality). One dict per preset.
+PAPER_QUALITY: dict[str, Any] = {
+    # The paper's base 2D setting (256², medium) and sample count (50), at its 1000 steps.
+    "dims": 2,
+    "size": 256,
+    "model": "medium",
+    "autoencoder_iterations": 5000,
+    "train_iterations": 20_000,
+    "batch_size": 16,
+    "lr": 3e-4,
+    "samples": 50,
+    "steps": 1000,
+    "sampler": "ddpm",
+}
+
+QUICK_QUALITY: dict[str, Any] = {
+    # Within about 4 minutes on 2 CPU cores (the whole quick study: 10 minutes).
+    "dims": 2,
+    "size": 32,
+    "model": "small",
+    "autoencoder_iterations": 600,
+    "train_iterations": 1500,
+    "batch_size": 16,
+    "lr": 3e-4,
+    "samples": 64,
+    "steps": 50,
+    "sampler": "ddim",
+}
+
 PAPER: dict[str, Any] = {
     "name": "paper",
     "design": "one_factor",
@@ -47,6 +77,7 @@ PAPER: dict[str, Any] = {
     "pue": DEFAULT_PUE,
     "data": "phantom",
     "batch_size": 1,
+    "quality": PAPER_QUALITY,
 }
 
 QUICK: dict[str, Any] = {
@@ -84,6 +115,7 @@ QUICK: dict[str, Any] = {
     # One thread per run: where other programs share the CPU, two OpenMP threads wait on
     # each other at every small op and a step can take 100x longer (measured on 2 cores).
     "threads": 1,
+    "quality": QUICK_QUALITY,
 }
 
 PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER, "quick": QUICK}

@@ -20,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lpm.results import ScenarioRecord
+from lpm.results import QualityRecord, ScenarioRecord, read_quality_record
 from lpm.study.executors import Executor, SerialExecutor
 from lpm.study.grid import Job, jobs
 from lpm.study.spec import StudySpec
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MeasureFn = Callable[[Job, StudySpec, Path], list[ScenarioRecord]]
 """Measures one job in a work directory and returns one record per scenario it covers."""
+QualityFn = Callable[..., QualityRecord]
+"""Runs the quality stage: ``fn(job, *, spec, out_dir)``, leaving DIR/quality/record.json."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class StudyOutcome:
     measured_ids: list[str] = field(default_factory=list)
     skipped_ids: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # job id -> error
+    quality: QualityRecord | None = None
 
 
 def run_job(
@@ -84,6 +87,8 @@ def run_study(
     workers: int = 1,
     progress: bool = True,
     console: Console | None = None,
+    quality: bool = True,
+    quality_fn: QualityFn | None = None,
 ) -> StudyOutcome:
     """Run every scenario of `spec` not yet finished in `out_dir` and return the outcome.
 
@@ -91,6 +96,10 @@ def run_study(
     ``out_dir/results.jsonl``. A re-run skips finished scenarios. `measure` defaults to
     the real measurement with lpm.ldm (``lpm.study.measure.measure_job``); `workers` is
     the number of parallel jobs, used to share the CPU threads between them.
+
+    Then the spec's quality stage (``spec.quality``; off with ``quality=False``) runs as
+    one more job, unless ``DIR/quality/record.json`` is there from before; `quality_fn`
+    defaults to ``lpm.study.quality.run_quality_job``.
     """
     store = ResultsStore(out_dir)
     store.init(spec)
@@ -149,6 +158,8 @@ def run_study(
         if todo:
             executor.run(todo, fn, on_done)
         bar.update(task, description="done")
+        if quality and spec.quality is not None:
+            _run_quality(spec, store, executor, quality_fn, failed, bar)
 
     return StudyOutcome(
         out_dir=store.out_dir,
@@ -156,4 +167,33 @@ def run_study(
         measured_ids=measured,
         skipped_ids=skipped,
         failed=failed,
+        quality=read_quality_record(store.out_dir),
     )
+
+
+def _run_quality(
+    spec: StudySpec,
+    store: ResultsStore,
+    executor: Executor,
+    quality_fn: QualityFn | None,
+    failed: dict[str, str],
+    bar: Progress,
+) -> None:
+    """The quality stage as one job of the executor, unless its record is there already."""
+    from lpm.study.quality import QualityJob, run_quality_job
+
+    if read_quality_record(store.out_dir) is not None:
+        return
+    job = QualityJob()
+    task = bar.add_task("quality: train, sample, evaluate", total=1)
+    fn = functools.partial(quality_fn or run_quality_job, spec=spec, out_dir=str(store.out_dir))
+
+    def on_done(job: QualityJob, result: object) -> None:
+        if isinstance(result, BaseException):
+            error = f"{type(result).__name__}: {result}"
+            failed[job.job_id] = error
+            store.record_failure(job.job_id, list(job.scenario_ids), error)
+            log.error("the quality stage failed: %s", error)
+        bar.update(task, advance=1, description="quality done")
+
+    executor.run([job], fn, on_done)  # type: ignore[list-item, arg-type]

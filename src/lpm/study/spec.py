@@ -74,6 +74,39 @@ class Months(_Strict):
     year: int = 2022
 
 
+class QualityStage(_Strict):
+    """One model trained long enough to have quality, sampled and scored (lpm.quality):
+    the study's "what the samples are worth". Its training data are the spec's `data`
+    (phantoms: held-out phantoms are drawn with other seeds)."""
+
+    dims: Literal[2, 3] = 2
+    size: Any = 32
+    model: ModelName = "small"
+    autoencoder_iterations: int = Field(600, ge=1, description="iterations of its autoencoder")
+    train_iterations: int = Field(1500, ge=1, description="iterations of its diffusion UNet")
+    batch_size: int = Field(16, ge=1, description="images per iteration of the UNet")
+    lr: float = Field(3e-4, gt=0, description="learning rate of the UNet")
+    samples: int = Field(64, ge=4, description="samples generated and scored")
+    steps: int = Field(50, ge=1, description="denoising steps per sample")
+    sampler: str = "ddim"
+    n_items: int | None = Field(
+        None, ge=4, description="training images (None: all; 64 phantoms), as many held out"
+    )
+    bootstrap: int = Field(200, ge=10, description="bootstrap resamples of the CIs")
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads of the stage (None: the spec's threads)"
+    )
+
+    @model_validator(mode="after")
+    def _size(self) -> QualityStage:
+        _parse_all([self.size], self.dims, "quality.size")
+        return self
+
+    def size_tuple(self) -> Size:
+        """The stage's image size, parsed."""
+        return parse_size(self.size, self.dims)
+
+
 class StudySpec(_Strict):
     """A footprint study: the grid of scenarios, the measurement budget and the targets."""
 
@@ -103,6 +136,9 @@ class StudySpec(_Strict):
     seed: int = 0
     threads: int | None = Field(
         None, ge=1, description="CPU threads of each run (None: torch's default, all cores)"
+    )
+    quality: QualityStage | None = Field(
+        None, description="the quality stage (None: the study trains no model for quality)"
     )
 
     @field_validator("dims", "model_sizes", "processes", "steps", "regions")
