@@ -22,7 +22,27 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     records.append(failed_record(f"3d-{EVIL}", "<img src=x onerror=alert(1)> out of memory"))
     write_results(study, records)
     write_spec(study, name=f"demo {EVIL}")
+    write_quality(study, sample_name=f"{EVIL}.nii.gz")
     return study
+
+
+def write_quality(study: Path, *, sample_name: str = "sample_00003.nii.gz") -> None:
+    """A quality record with its montage and one closest pair (small gray PNGs)."""
+    import numpy as np
+    from matplotlib import image as mpl_image
+
+    from lpm.results import ClosestPairRecord, write_quality_record
+    from tests.results.quality_factory import make_quality_record
+
+    qdir = study / "quality"
+    qdir.mkdir(parents=True, exist_ok=True)
+    ramp = np.linspace(0.0, 1.0, 32 * 64).reshape(32, 64)
+    mpl_image.imsave(qdir / "montage.png", ramp, cmap="gray", format="png")
+    mpl_image.imsave(qdir / "pair-0.png", ramp[:, ::-1], cmap="gray", format="png")
+    pair = ClosestPairRecord(
+        sample=sample_name, train_index=7, similarity=0.97, figure="pair-0.png"
+    )
+    write_quality_record(study, make_quality_record(montage="montage.png", closest=[pair]))
 
 
 @pytest.fixture(scope="session")

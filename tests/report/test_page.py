@@ -67,7 +67,7 @@ def tables(html: str) -> list[dict]:
 def test_report_is_self_contained(built) -> None:
     html = built.html.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
-    assert html.count('<img src="data:image/png;base64,') == 6
+    assert html.count('<img src="data:image/png;base64,') == 8  # 6 figures, montage, pair
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html.lower()
     assert "<link" not in html.lower()

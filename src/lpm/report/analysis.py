@@ -34,6 +34,7 @@ from lpm.report.scenarios import (
     sort_key,
 )
 from lpm.report.sources import Backtest, read_backtest
+from lpm.results import QualityRecord, read_quality_record
 
 SETTINGS = ("dims", "size", "model", "processes", "sampler", "steps")
 #: The settings that change each phase's energy (sampling does not depend on how many
@@ -161,6 +162,7 @@ class Analysis:
     notes: tuple[str, ...] = ()
     base: PhaseFootprint | None = None
     backtest: Backtest | None = None
+    quality: QualityRecord | None = None
 
     @property
     def ok(self) -> tuple[ScenarioFootprint, ...]:
@@ -689,6 +691,11 @@ def analyze(
             "far such predictions fall from a long run's total is not known here "
             "(bench/prediction_backtest.py measures it)"
         )
+    try:
+        quality = read_quality_record(study_dir)
+    except LpmError as exc:
+        quality = None
+        notes.append(f"the quality record could not be read: {exc}")
     pues = {fp.pue for i in scen for fp in (i.training, i.synthesis) if fp is not None}
     return Analysis(
         study_dir=study_dir,
@@ -710,4 +717,5 @@ def analyze(
         notes=tuple(notes),
         base=base,
         backtest=backtest,
+        quality=quality,
     )

@@ -11,8 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
-from html import escape
+from collections.abc import Sequence
 from typing import Any
 
 from lpm.provenance import Provenance, describe_parts
@@ -32,6 +31,13 @@ from lpm.report.claims import (
     share_text,
 )
 from lpm.report.figures import FigureResult
+from lpm.report.html import PROVENANCE_MARKS
+from lpm.report.html import esc as _e
+from lpm.report.html import num as _num
+from lpm.report.html import pm as _pm
+from lpm.report.html import prov_mark as _prov
+from lpm.report.html import table as _table
+from lpm.report.quality import quality_section
 from lpm.report.scenarios import PhaseEnergy, SynthesisMeasurement
 from lpm.report.sources import equivalents_constants, pue_constants, source_title
 
@@ -56,59 +62,6 @@ figcaption{font-size:.85rem;color:#444}.note{background:#fff8d6;padding:.5rem .8
 border-left:4px solid #e0b400;margin:.4rem 0}.small{font-size:.8rem;color:#555}
 code{background:#f4f4f4;padding:0 .2rem}.scroll{overflow-x:auto}
 """
-
-
-def _e(value: Any) -> str:
-    """Escape any value for HTML text and attributes."""
-    return escape(str(value), quote=True)
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if value == 0:
-        return "0"
-    if abs(value) >= 10 ** (digits + 2) or abs(value) < 10 ** -(digits + 1):
-        return f"{value:.{digits - 1}e}"
-    return f"{value:,.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}g}"
-
-
-def _pm(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "–"
-    return f"{_num(mean)} ± {_num(std or 0.0, 2)}"
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], num_cols: set[int]) -> str:
-    """A table; cells are already-escaped HTML fragments."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = "".join(
-            f'<td class="num">{c}</td>' if i in num_cols else f"<td>{c}</td>"
-            for i, c in enumerate(row)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
-PROVENANCE_MARKS = {
-    Provenance.MEASURED: "M",
-    Provenance.ESTIMATED: "E",
-    Provenance.SIMULATED: "S",
-    Provenance.MIXED: "X",
-}
-
-
-def _prov(provenance: Provenance | None) -> str:
-    """The provenance marker of a cell (empty when the cell holds no energy)."""
-    if provenance is None:
-        return ""
-    p = Provenance.parse(provenance)
-    return f'<sup class="prov prov-{p.value}" title="{_e(p.value)}">{PROVENANCE_MARKS[p]}</sup>'
 
 
 def _pmp(mean: float | None, std: float | None, provenance: Provenance | None) -> str:
@@ -570,6 +523,8 @@ def render(
         _location_table(analysis.regions, "region"),
         f"<h3>Months ({_e(analysis.spec.months_region)})</h3>",
         _location_table(analysis.months, "month"),
+        "<h2 id='quality'>What the samples are worth</h2>",
+        quality_section(analysis.study_dir, analysis.quality),
         "<h2 id='hardware'>Hardware</h2>",
         _hardware(analysis),
         "<h2 id='method'>What was measured and what estimated</h2>",
