@@ -32,12 +32,12 @@ PAPER_QUALITY: dict[str, Any] = {
 }
 
 QUICK_QUALITY: dict[str, Any] = {
-    # Within about 4 minutes on 2 CPU cores (the whole quick study: 10 minutes).
+    # About 4 minutes on one CPU thread (the whole quick study: within 10 minutes on 2 cores).
     "dims": 2,
     "size": 32,
     "model": "small",
-    "autoencoder_iterations": 600,
-    "train_iterations": 1500,
+    "autoencoder_iterations": 500,
+    "train_iterations": 1200,
     "batch_size": 16,
     "lr": 3e-4,
     "samples": 64,
