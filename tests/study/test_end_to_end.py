@@ -9,7 +9,7 @@ import yaml
 
 from lpm.cli.main import main
 from lpm.provenance import Provenance
-from lpm.results import read_results
+from lpm.results import read_quality_record, read_results
 
 TINY = {
     "name": "tiny",
@@ -30,7 +30,11 @@ TINY = {
         "autoencoder_iterations": 1,
     },
     "batch_size": 1,
-}
+    "quality": {
+        "size": 16, "autoencoder_iterations": 2, "train_iterations": 2, "batch_size": 2,
+        "samples": 4, "steps": 2, "n_items": 4, "bootstrap": 10, "threads": 1,
+    },
+}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -66,9 +70,16 @@ def test_tiny_study_end_to_end_and_rerun(tmp_path: Path, capsys) -> None:
     assert (out / "report.html").stat().st_size > 0
     assert list((out / "figures").glob("*.png"))
     assert "2d-16-small-p1-ddim-20" in stdout  # the summary table
+    quality = read_quality_record(out)  # the quality stage ran, and the report shows it
+    assert quality is not None and quality.samples == 4 and quality.setting.size == (16, 16)
+    html = (out / "report.html").read_text()
+    section = html[html.index("<h2 id='quality'>") :]
+    assert "Copy rate" in section and "per useful sample" in section
+    assert section.count("data:image/png;base64,") >= 2  # the montage and a closest pair
 
     # A second run finds everything done and only rebuilds the report.
     before = (out / "results.jsonl").read_text()
     main(["study", str(spec), "--out", str(out)])
     assert "0 measured now, 2 from before" in " ".join(capsys.readouterr().out.split())
     assert (out / "results.jsonl").read_text() == before
+    assert read_quality_record(out) == quality  # not run again

@@ -24,6 +24,7 @@ GRID = {
     "model_sizes": ["small"],
     "steps": [10],
     "measure": {"train_iterations": 2, "samples": 1, "interval_s": 0.05},
+    "threads": 1,  # two threads on a shared CPU wait on each other (see the quick preset)
 }
 TINY_QUALITY = {
     "size": 16, "autoencoder_iterations": 2, "train_iterations": 2, "batch_size": 2,
