@@ -1,4 +1,4 @@
-"""Stage 2: the L1 loss (noise or velocity) falls, the run writes what the study needs."""
+"""Stage 2: the loss (noise or velocity; L1 or MSE) falls, the run writes what the study needs."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ SUMMARY_FIELDS = (
 
 
 @pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
-def test_l1_loss_falls_on_a_fixed_batch(prediction_type: str) -> None:
+def test_loss_falls_on_a_fixed_batch(prediction_type: str) -> None:
     cfg = TrainConfig(dims=2, size=32, lr=2e-3, ema=False, prediction_type=prediction_type)
     rt = Runtime(device=torch.device("cpu"))
     s, _ = _build(cfg, rt, latent_channels=3)
@@ -44,7 +44,7 @@ def test_l1_loss_falls_on_a_fixed_batch(prediction_type: str) -> None:
     assert after < 0.9 * before
 
 
-def test_diffusion_loss_is_mean_absolute_error() -> None:
+def test_diffusion_loss_is_the_error_of_its_target() -> None:
     rt = Runtime(device=torch.device("cpu"))
 
     class Zero(torch.nn.Module):
@@ -56,6 +56,8 @@ def test_diffusion_loss_is_mean_absolute_error() -> None:
     zeros = torch.zeros_like(noise)
     loss = diffusion_loss(Zero(), s.scheduler, zeros, noise, torch.tensor([5]), rt)
     assert float(loss) == pytest.approx(2.0)
+    mse = diffusion_loss(Zero(), s.scheduler, zeros, noise, torch.tensor([5]), rt, "mse")
+    assert float(mse) == pytest.approx(4.0)
     # The velocity of clean latents x and noise e at t is sqrt(a_t) e - sqrt(1 - a_t) x.
     v, _ = _build(TrainConfig(dims=2, size=32), rt, latent_channels=3)
     ones = torch.ones_like(noise)
