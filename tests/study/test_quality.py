@@ -136,3 +136,18 @@ def test_the_real_stage_records_metrics_figures_and_energy(tmp_path: Path) -> No
     assert (tmp_path / rec.report_file).is_file() and (tmp_path / rec.html_file).is_file()
     assert len(list((qdir / "samples").glob("*.nii.gz"))) == 4
     assert not list(qdir.rglob("*.pt"))  # checkpoints dropped
+
+
+def test_the_progress_bar_counts_scenarios_and_the_stage(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    spec = spec_from_dict({**GRID, "quality": TINY_QUALITY})
+    run_study(
+        spec, tmp_path, measure=fake_measure, quality_fn=fake_quality,
+        console=Console(file=buffer, width=160, force_terminal=False),
+    )  # fmt: skip
+    text = buffer.getvalue()
+    assert "1/1 scenarios" in text and "1/1 stage" in text and "quality done" in text

@@ -129,7 +129,7 @@ def run_study(
         TextColumn("[bold]study[/bold] {task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("scenarios"),
+        TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -143,6 +143,7 @@ def run_study(
             f"{len(todo)} runs to go" if todo else "all done",
             total=total,
             completed=len(skipped),
+            unit="scenarios",
         )
 
         def on_done(job: Job, result: list[ScenarioRecord] | BaseException) -> None:
@@ -185,7 +186,7 @@ def _run_quality(
     if read_quality_record(store.out_dir) is not None:
         return
     job = QualityJob()
-    task = bar.add_task("quality: train, sample, evaluate", total=1)
+    task = bar.add_task("quality: train, sample, evaluate", total=1, unit="stage")
     fn = functools.partial(quality_fn or run_quality_job, spec=spec, out_dir=str(store.out_dir))
 
     def on_done(job: QualityJob, result: object) -> None:
