@@ -310,3 +310,17 @@ def test_sample_evaluate_failing_after_sampling_keeps_the_samples(
     )  # fmt: skip
     assert "mmd needs at least 4" in line and f"kept in {out}" in line
     assert len(list(out.glob("*.nii.gz"))) == 4
+
+
+def test_sample_evaluate_of_a_run_on_too_few_phantoms_fails_before_sampling(
+    tmp_path: Path, capsys
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"data": "phantom", "dims": 2, "n_items": 2}))
+    line = one_line_error(
+        ["sample", "--run", str(run), "--n", "8", "--out", str(tmp_path / "s"), "--evaluate"],
+        capsys,
+    )
+    assert "at least 4 held-out phantoms" in line and "trained on 2" in line
+    assert not (tmp_path / "s").exists()
