@@ -135,6 +135,8 @@ def test_the_real_stage_records_metrics_figures_and_energy(tmp_path: Path) -> No
     assert figures and all((qdir / f).is_file() for f in figures)
     assert (tmp_path / rec.report_file).is_file() and (tmp_path / rec.html_file).is_file()
     assert len(list((qdir / "samples").glob("*.nii.gz"))) == 4
+    summary = json.loads((qdir / "samples" / "summary.json").read_text())
+    assert summary["quality"]["copy_rate"] == rec.copy_rate  # as `lpm sample --evaluate`
     assert not list(qdir.rglob("*.pt"))  # checkpoints dropped
 
 

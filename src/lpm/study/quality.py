@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ def run_quality(spec: StudySpec, stage: QualityStage, out_dir: Path) -> QualityR
         train_ldm,
     )
     from lpm.ldm.features import evaluate_samples_dir
+    from lpm.ldm.results import quality_summary, write_summary
 
     started = time.monotonic()
     qdir = out_dir / QUALITY_DIR
@@ -120,6 +121,10 @@ def run_quality(spec: StudySpec, stage: QualityStage, out_dir: Path) -> QualityR
     )
     report = evaluate_samples_dir(
         qdir / "samples", work / "train", out=qdir, n_boot=stage.bootstrap, seed=spec.seed
+    )
+    # as `lpm sample --evaluate` leaves it: the samples' summary.json with their quality
+    write_summary(
+        replace(sample, quality=quality_summary(report)), qdir / "samples" / "summary.json"
     )
     figures = draw_figures(report, qdir, work / "train")
     _drop_checkpoints(work)
