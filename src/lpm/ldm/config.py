@@ -111,7 +111,7 @@ class AutoencoderConfig(_Base, TrackingFields):
     iterations: int = Field(200, ge=1, description="Training iterations.")
     batch_size: int = Field(2, ge=1, description="Images per iteration.")
     out: Path = Field(Path("runs/autoencoder"), description="Run directory to write.")
-    lr: float = Field(1e-4, gt=0, description="Learning rate of the autoencoder.")
+    lr: float = Field(5e-4, gt=0, description="Learning rate of the autoencoder.")
     lr_discriminator: float = Field(5e-4, gt=0, description="Learning rate of the discriminator.")
     downsample: Literal[4, 8] = Field(4, description="4 or 8.")
     latent_channels: int = Field(3, ge=1, description="Channels of the latent space.")
