@@ -19,6 +19,7 @@ from lpm.errors import LpmError
 from lpm.provenance import Provenance, describe_parts
 from lpm.results import PredictionRecord, ScenarioRecord
 from lpm.study.spec import StudyRun, run_from_flags
+from lpm.units import J_PER_KWH
 
 
 def _console(stderr: bool = False) -> Console:
@@ -121,6 +122,25 @@ def _build_report(out_dir: Path) -> Path:
     return Path(build_report(out_dir).html)
 
 
+def quality_line(record: Any) -> str:
+    """One line on the quality stage: fidelity against its floor, copies, J per useful sample."""
+    st = record.setting
+    size = "x".join(str(n) for n in st.size)
+    parts = [f"quality ({st.dims}D {size} {st.model}, {st.train_iterations:,} iterations):"]
+    w1 = record.metrics.get("hu_wasserstein")
+    if w1 is not None:
+        floor = "" if w1.floor is None else f" (real vs real {w1.floor:.3g})"
+        parts.append(f"HU Wasserstein {w1.value:.3g} HU{floor};")
+    if record.copy_rate is not None:
+        parts.append(f"copy rate {record.copy_rate:.0%};")
+    per = record.it_energy_kwh_per_useful_sample
+    parts.append(
+        "energy per useful sample "
+        + ("n/a (all copies)" if per is None else f"{per * J_PER_KWH:.3g} J")
+    )
+    return " ".join(parts)
+
+
 @from_model(StudyRun)
 def study(
     spec_file: Annotated[
@@ -160,7 +180,9 @@ def study(
         slurm_parameters=run.slurm_parameters(),
     )
     console = _console(stderr=True)
-    outcome = run_study(spec, out, executor=ex, workers=run.workers, console=console)
+    outcome = run_study(
+        spec, out, executor=ex, workers=run.workers, console=console, quality=run.quality
+    )
     stdout = _console()
     if outcome.records:
         stdout.print(summary_table(outcome.records, f"{spec.name}: predicted footprint"))
@@ -171,6 +193,8 @@ def study(
             f"{spec.region}. {len(outcome.measured_ids)} measured now, "
             f"{len(outcome.skipped_ids)} from before."
         )
+    if outcome.quality is not None:
+        typer.echo(quality_line(outcome.quality))
     for job_id, error in outcome.failed.items():
         typer.echo(f"failed: {job_id}: {' '.join(error.split())}", err=True)
     if run.report and outcome.records:

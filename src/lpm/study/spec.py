@@ -246,6 +246,9 @@ class StudyRun(_Strict):
     slurm_account: str | None = Field(None, description="Slurm account charged for the jobs.")
     slurm_timeout_min: int = Field(24 * 60, ge=1, description="Time limit of each Slurm job.")
     report: bool = Field(True, description="Build DIR/report.html at the end.")
+    quality: bool = Field(
+        True, description="Run the spec's quality stage (one model trained to have quality)."
+    )
 
     def slurm_parameters(self) -> dict[str, Any]:
         """submitit's parameters of each Slurm job: the time limit and every slurm_* set."""
