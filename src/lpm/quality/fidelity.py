@@ -6,6 +6,8 @@ Fréchet distance and MMD on feature vectors. Each returns an Estimate with a bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -78,19 +80,31 @@ def frechet(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return float(diff.dot(diff) + s_a.trace() + s_b.trace() - 2.0 * inner)
 
 
-def frechet_distance(
-    feats_gen: np.ndarray, feats_real: np.ndarray, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0
+def _feature_distance(
+    name: str,
+    distance: Callable[[np.ndarray, np.ndarray], float],
+    feats_gen: np.ndarray,
+    feats_real: np.ndarray,
+    n_boot: int,
+    seed: int,
 ) -> Estimate:
-    """Fréchet distance (FID-style) between feature sets, with a bootstrap CI."""
-    require("frechet_distance", "generated", len(feats_gen), MIN_IMAGES)
-    require("frechet_distance", "real", len(feats_real), MIN_IMAGES)
+    """distance(generated, real) on feature sets, with a bootstrap CI over both sets."""
+    require(name, "generated", len(feats_gen), MIN_IMAGES)
+    require(name, "real", len(feats_real), MIN_IMAGES)
     return bootstrap_two(
-        lambda a, b: frechet(feats_gen[a], feats_real[b]),
+        lambda a, b: distance(feats_gen[a], feats_real[b]),
         len(feats_gen),
         len(feats_real),
         n_boot=n_boot,
         seed=seed,
     )
+
+
+def frechet_distance(
+    feats_gen: np.ndarray, feats_real: np.ndarray, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0
+) -> Estimate:
+    """Fréchet distance (FID-style) between feature sets, with a bootstrap CI."""
+    return _feature_distance("frechet_distance", frechet, feats_gen, feats_real, n_boot, seed)
 
 
 def mmd(features_real: np.ndarray, features_gen: np.ndarray) -> float:
@@ -108,12 +122,4 @@ def mmd_distance(
     feats_gen: np.ndarray, feats_real: np.ndarray, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0
 ) -> Estimate:
     """MMD between feature sets, with a bootstrap CI (each draw resamples both sets)."""
-    require("mmd", "generated", len(feats_gen), MIN_IMAGES)
-    require("mmd", "real", len(feats_real), MIN_IMAGES)
-    return bootstrap_two(
-        lambda a, b: mmd(feats_real[b], feats_gen[a]),
-        len(feats_gen),
-        len(feats_real),
-        n_boot=n_boot,
-        seed=seed,
-    )
+    return _feature_distance("mmd", lambda g, r: mmd(r, g), feats_gen, feats_real, n_boot, seed)
