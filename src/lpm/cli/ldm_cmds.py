@@ -155,7 +155,10 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
         [
             ("model", f"{cfg.dims}D {cfg.model}, {'x'.join(map(str, cfg.size))}"),
             ("iterations", f"{result.iterations} on {result.world_size} process(es)"),
-            ("L1 loss", f"{result.loss_first:.4f} -> {result.loss_last:.4f}"),
+            (
+                f"{cfg.loss.upper()} loss ({cfg.prediction_type})",
+                f"{result.loss_first:.4f} -> {result.loss_last:.4f}",
+            ),
             *_stage_rows(result),
         ],
     )
