@@ -647,6 +647,17 @@ def _extremes(series: Series) -> tuple[int, int]:
     return min(indices, key=lambda i: series.y[i]), max(indices, key=lambda i: series.y[i])
 
 
+def _placed_series(series: Any) -> Any:
+    """The synthesis series of a region/month comparison, else the training one, else None."""
+    return _pick(series, "synthesis") or _pick(series, "training")
+
+
+def _too_few_places(key: str, topic: str, text: str, what: str) -> Claim:
+    """A tables claim with fewer than two regions or months to place the energy in."""
+    claim = _not_measured(key, topic, "§3.3", text, "", f"fewer than 2 {what}")
+    return replace(claim, basis=Basis.TABLES)
+
+
 def _regions(ctx: _Context) -> Claim:
     key = "regions"
     topic = "region"
@@ -657,10 +668,9 @@ def _regions(ctx: _Context) -> Claim:
         f"The region changes emissions up to {paper.REGION_RATIO:.0f}× ({lo_name} {lo_kg} kg vs "
         f"{hi_name} {hi_kg} kg; Table 1, g CO2/kWh: {table}; Fig. 3a)"
     )
-    series = _pick(ctx.analysis.regions, "synthesis") or _pick(ctx.analysis.regions, "training")
+    series = _placed_series(ctx.analysis.regions)
     if series is None:
-        claim = _not_measured(key, topic, "§3.3", text, "", "fewer than 2 regions")
-        return replace(claim, basis=Basis.TABLES)
+        return _too_few_places(key, topic, text, "regions")
     i_min, i_max = _extremes(series)
     ratio = series.y[i_max] / series.y[i_min] if series.y[i_min] > 0 else math.inf
     run = (
@@ -680,10 +690,9 @@ def _months(ctx: _Context) -> Claim:
         f"The month changes emissions by up to {paper.MONTH_VARIATION_PCT:.0f} % (Germany 2022, "
         f"{a} vs {b}; Fig. 3b)"
     )
-    series = _pick(ctx.analysis.months, "synthesis") or _pick(ctx.analysis.months, "training")
+    series = _placed_series(ctx.analysis.months)
     if series is None:
-        claim = _not_measured(key, topic, "§3.3", text, "", "fewer than 2 months")
-        return replace(claim, basis=Basis.TABLES)
+        return _too_few_places(key, topic, text, "months")
     i_min, i_max = _extremes(series)
     pct = (series.y[i_max] / series.y[i_min] - 1) * 100 if series.y[i_min] > 0 else math.inf
     spec = ctx.analysis.spec
