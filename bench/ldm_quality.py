@@ -198,7 +198,8 @@ def _montage(path: Path, rows: dict[str, np.ndarray], dims: int) -> None:
             ax.axis("off")
             if c >= len(images):
                 continue
-            image = images[c] if dims == 2 else images[c][images.shape[1] // 2]
+            # 3D: the middle axial slice (volumes are x, y, z in RAS+)
+            image = images[c] if dims == 2 else images[c][:, :, images.shape[3] // 2]
             ax.imshow(image.T, cmap="gray", vmin=-1000, vmax=1000, origin="lower")
         axes[r, 0].set_title(label, fontsize=9, loc="left")
     fig.tight_layout()
