@@ -32,12 +32,16 @@ def _png(pixels: np.ndarray) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _row(images: np.ndarray, hu_window: tuple[float, float], scale: int = 3) -> str:
-    """One montage row of previews, upscaled by `scale` (nearest neighbour)."""
+def montage_strip(images: np.ndarray, hu_window: tuple[float, ...]) -> np.ndarray:
+    """Display previews of `images` side by side, 2 white pixels apart, values in [0, 1]."""
     panels = [preview_image(im, hu_window) for im in images]
     gap = np.ones((panels[0].shape[0], 2))
-    strip = np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
-    strip = np.kron(strip, np.ones((scale, scale)))
+    return np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1)
+
+
+def _row(images: np.ndarray, hu_window: tuple[float, float], scale: int = 3) -> str:
+    """One montage row of previews, upscaled by `scale` (nearest neighbour)."""
+    strip = np.kron(montage_strip(images, hu_window), np.ones((scale, scale)))
     return f'<img alt="montage" src="data:image/png;base64,{_png(strip)}">'
 
 

@@ -169,13 +169,9 @@ def _write_png(path: Path, rows: list[Any], hu_window: tuple[float, ...], scale:
     import numpy as np
     from matplotlib import image as mpl_image
 
-    from lpm.datasets import preview_image
+    from lpm.quality.html import montage_strip
 
-    strips = []
-    for images in rows:
-        panels = [preview_image(im, hu_window) for im in images]
-        gap = np.ones((panels[0].shape[0], 2))
-        strips.append(np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1))
+    strips = [montage_strip(images, hu_window) for images in rows]
     width = max(s.shape[1] for s in strips)
     padded = [np.pad(s, ((0, 2), (0, width - s.shape[1])), constant_values=1.0) for s in strips]
     canvas = np.kron(np.concatenate(padded, axis=0)[:-2], np.ones((scale, scale)))
