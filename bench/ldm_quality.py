@@ -51,16 +51,12 @@ def _log(msg: str) -> None:
 
 
 def machine() -> str:
+    """CPU model, logical CPUs and OS (the CPU model as lpm's estimator reads it)."""
     import os
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from lpm.energy.estimated import cpu_model_name
+
+    cpu = cpu_model_name() or platform.processor() or platform.machine()
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
