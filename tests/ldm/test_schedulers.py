@@ -17,8 +17,9 @@ def test_sampler_names_accept_monai_class_names() -> None:
     assert isinstance(make_scheduler("PNDM", args), PNDMScheduler)
     with pytest.raises(LpmError, match="unknown sampler 'euler'"):
         sampler_name("euler")
-    with pytest.raises(LpmError, match="rectified flow"):
-        sampler_name("rflow")
+    assert sampler_name("RFlowScheduler") == "rflow"
+    with pytest.raises(LpmError, match="objective ddpm"):
+        make_scheduler("rflow", args)  # a DDPM schedule: rflow cannot run it
 
 
 @pytest.mark.parametrize("schedule", ["linear_beta", "scaled_linear_beta", "cosine"])

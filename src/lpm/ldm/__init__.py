@@ -16,6 +16,7 @@ from lpm.ldm.config import (
     TrainConfig,
 )
 from lpm.ldm.diffusion import diffusion_loss, train_ldm
+from lpm.ldm.networks import run_objective
 from lpm.ldm.presets import (
     LATENT_CHANNELS,
     MODELS,
@@ -27,7 +28,14 @@ from lpm.ldm.presets import (
 )
 from lpm.ldm.results import AutoencoderResult, SampleResult, TrainResult
 from lpm.ldm.sampling import generate, load_sampler, sample_ldm
-from lpm.ldm.schedulers import SAMPLERS, make_scheduler
+from lpm.ldm.schedulers import (
+    OBJECTIVES,
+    SAMPLERS,
+    SAMPLERS_BY_OBJECTIVE,
+    check_sampler,
+    make_scheduler,
+    samplers_for,
+)
 
 
 def size_multiple(dims: int, model: str, autoencoder_downsample: int = 4) -> int:
@@ -42,8 +50,10 @@ __all__ = [
     "DEFAULT_SCHEDULE",
     "LATENT_CHANNELS",
     "MODELS",
+    "OBJECTIVES",
     "PRESETS",
     "SAMPLERS",
+    "SAMPLERS_BY_OBJECTIVE",
     "SCHEDULES",
     "AutoencoderConfig",
     "AutoencoderResult",
@@ -52,13 +62,16 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "autoencoder_kwargs",
+    "check_sampler",
     "diffusion_loss",
     "discriminator_kwargs",
     "generate",
     "load_sampler",
     "make_scheduler",
     "preset",
+    "run_objective",
     "sample_ldm",
+    "samplers_for",
     "size_multiple",
     "total_downsample",
     "train_autoencoder",

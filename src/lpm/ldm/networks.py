@@ -9,6 +9,7 @@ import torch
 
 from lpm.errors import LpmError
 from lpm.ldm.checkpoint import load
+from lpm.ldm.schedulers import schedule_objective
 
 AUTOENCODER_FILE = "autoencoder.pt"
 LDM_FILE = "ldm.pt"
@@ -79,3 +80,8 @@ def load_ldm(run: str | Path) -> dict[str, Any]:
     if blob.get("kind") != "lpm-ldm":
         raise LpmError(f"{path} is not an lpm latent diffusion model file.")
     return blob
+
+
+def run_objective(run: str | Path) -> str:
+    """The training objective of a trained run ("ddpm" or "rflow"; older ldm.pt: "ddpm")."""
+    return schedule_objective(load_ldm(run).get("schedule") or {})

@@ -17,7 +17,7 @@ from lpm.ldm.networks import build_autoencoder, build_unet, load_ldm, memory_for
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import SampleResult, write_summary
 from lpm.ldm.runtime import Runtime, amp_dtype_for
-from lpm.ldm.schedulers import make_scheduler, sampler_name, set_steps
+from lpm.ldm.schedulers import check_sampler, make_scheduler, schedule_objective, set_steps
 from lpm.ldm.tracking import (
     open_tracker,
     provenance_by_kind,
@@ -86,8 +86,8 @@ def load_sampler(
     blob: dict[str, Any] | None = None,
 ) -> Sampler:
     """Load a trained run for sampling (`blob`: its already loaded ldm.pt contents)."""
-    key = sampler_name(sampler)
     blob = load_ldm(run) if blob is None else blob
+    key = check_sampler(sampler, schedule_objective(blob["schedule"]))
     rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, amp))
     unet = build_unet(blob["unet_kwargs"])
     weights = blob["ema"] if ema and blob.get("ema") is not None else blob["unet"]
@@ -257,8 +257,8 @@ def warmup_batches(cfg: SampleConfig) -> int:
 def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
     """Sample cfg.n images from a trained run; writes NIfTI (+PNG) files and summary.json."""
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-    sampler_name(cfg.sampler)
     blob = load_ldm(cfg.run)  # fail early on bad input, before the tracker starts
+    check_sampler(cfg.sampler, schedule_objective(blob["schedule"]))
     num_train = int(blob["schedule"]["num_train_timesteps"])
     if cfg.steps > num_train:
         raise LpmError(
