@@ -180,3 +180,33 @@ def test_a_run_setting_is_one_field(tmp_path: Path, monkeypatch, capsys) -> None
     ex = SlurmExecutor(tmp_path / "slurm", parameters=run.slurm_parameters())
     params = ex._executor(jobs(preset_spec("quick"))[0])._executor.parameters
     assert params["account"] == "proj42"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"sampler": "bogus"}, "spec sampler: unknown sampler 'bogus'"),
+        ({"tradeoff": {}}, "quality is null"),
+        ({"quality": {}, "tradeoff": {"samplers": ["bogus"]}}, "tradeoff.samplers"),
+        ({"quality": {}, "tradeoff": {"samplers": ["rflow"]}}, "fits none of the objectives"),
+        ({"quality": {}, "tradeoff": {"steps": [1000, 1200]}}, "1200 steps is more than"),
+        ({"quality": {}, "tradeoff": {"batches": [0]}}, "tradeoff.batches"),
+        ({"quality": {}, "tradeoff": {"tolerance": 1.5}}, "tradeoff.tolerance"),
+    ],
+)
+def test_a_spec_that_cannot_run_is_refused_before_anything_starts(
+    tmp_path: Path, capsys, fields: dict, words: str, dry_run: bool
+) -> None:
+    out = tmp_path / "o"
+    argv = ["study", _spec(tmp_path, **fields), "--out", str(out)]
+    line = _one_line_error(argv + (["--dry-run"] if dry_run else []), capsys)
+    assert words in line
+    assert not out.exists()
+
+
+def test_no_tradeoff_is_a_run_setting() -> None:
+    from lpm.study.spec import StudyRun, run_from_flags
+
+    assert StudyRun().tradeoff is True
+    assert run_from_flags({"tradeoff": False}).tradeoff is False

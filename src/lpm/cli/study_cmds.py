@@ -163,6 +163,7 @@ def study(
 
     spec = _load(spec_file, preset)
     run = run_from_flags(given(flags))
+    check_spec(spec)
     if dry_run:
         typer.echo(spec.to_yaml().rstrip())
         scs = scenarios(spec)
@@ -172,7 +173,6 @@ def study(
         return
     if out is None:
         raise LpmError("give the study directory with --out DIR")
-    check_spec(spec)
     ex = make_executor(
         run.executor,
         workers=run.workers,

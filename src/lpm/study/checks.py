@@ -11,7 +11,7 @@ from pathlib import Path
 from lpm.errors import LpmError
 from lpm.sizes import size_id
 from lpm.study.grid import scenarios
-from lpm.study.spec import StudySpec
+from lpm.study.spec import ModelSetting, StudySpec
 
 MultipleFn = Callable[[int, str], int]
 """(dims, model) -> the number every image axis must be a multiple of."""
@@ -75,19 +75,125 @@ def check_quality(spec: StudySpec, multiple: MultipleFn | None = None) -> None:
             "spec quality: the quality stage scores samples against held-out phantoms, but "
             f"data is {spec.data}; set data: phantom or quality: null"
         )
-    m = (multiple or size_multiple)(stage.dims, stage.model)
-    size = stage.size_tuple()
+    _check_model_size(stage, "quality", multiple)
+
+
+def _check_model_size(setting: ModelSetting, where: str, multiple: MultipleFn | None) -> None:
+    m = (multiple or size_multiple)(setting.dims, setting.model)
+    size = setting.size_tuple()
     if any(axis % m for axis in size):
         raise LpmError(
-            f"spec quality.size {size_id(size)} cannot be taken by the {stage.dims}D "
-            f"{stage.model} model: every axis must be a multiple of {m}; use e.g. "
+            f"spec {where}.size {size_id(size)} cannot be taken by the {setting.dims}D "
+            f"{setting.model} model: every axis must be a multiple of {m}; use e.g. "
             f"{_nearest(size, m)}"
         )
 
 
+def samplers_by_objective() -> dict[str, tuple[str, ...]]:
+    """lpm.ldm's samplers per training objective it can train (ddpm's alone before rflow)."""
+    from lpm.ldm import TrainConfig, schedulers
+
+    table = getattr(schedulers, "SAMPLERS_BY_OBJECTIVE", None)
+    if table is None:
+        table = {"ddpm": tuple(s for s in schedulers.SAMPLERS if s != "rflow")}
+    if "objective" not in TrainConfig.model_fields:
+        return {"ddpm": tuple(table["ddpm"])}
+    return {key: tuple(value) for key, value in table.items()}
+
+
+def schedule_timesteps() -> int:
+    """Timesteps of the noise schedule the study's models train with (lpm.ldm's default)."""
+    from lpm.ldm import TrainConfig
+
+    return int(TrainConfig.model_fields["num_train_timesteps"].default)
+
+
+def _sampler(name: str, where: str) -> str:
+    from lpm.ldm.schedulers import sampler_name
+
+    try:
+        return sampler_name(name)
+    except LpmError as exc:
+        raise LpmError(f"spec {where}: {exc}") from None
+
+
+def _steps(values: list[int | None], where: str) -> None:
+    top = schedule_timesteps()
+    bad = [v for v in values if v is not None and v > top]
+    if bad:
+        raise LpmError(
+            f"spec {where}: {bad[0]} steps is more than the {top} timesteps of the models' "
+            f"noise schedule; use 1 to {top}"
+        )
+
+
+def check_samplers(spec: StudySpec) -> None:
+    """The grid's and the quality stage's samplers exist and run their models (objective
+    ddpm), with no more steps than the noise schedule has."""
+    ddpm = samplers_by_objective()["ddpm"]
+    named = [("sampler", spec.sampler)]
+    if spec.quality is not None:
+        named.append(("quality.sampler", spec.quality.sampler))
+    for where, name in named:
+        key = _sampler(name, where)
+        if key not in ddpm:
+            raise LpmError(
+                f"spec {where}: {key!r} cannot run the study's models (trained for objective "
+                f"ddpm); use one of {', '.join(ddpm)}"
+            )
+    _steps([*spec.steps, spec.measure.sample_steps], "steps")
+    if spec.quality is not None:
+        _steps([spec.quality.steps], "quality.steps")
+
+
+def check_tradeoff(spec: StudySpec, multiple: MultipleFn | None = None) -> None:
+    """The tradeoff stage (if any): held-out phantoms, a size its model takes, objectives
+    lpm trains, samplers that exist and fit them, steps the schedule has."""
+    stage = spec.tradeoff
+    if stage is None:
+        return
+    if spec.data != "phantom":
+        raise LpmError(
+            "spec tradeoff: the sweep scores samples against held-out phantoms, but data is "
+            f"{spec.data}; set data: phantom or tradeoff: null"
+        )
+    if stage.setting is not None:
+        _check_model_size(stage.setting, "tradeoff.setting", multiple)
+    table = samplers_by_objective()
+    for objective in stage.objectives:
+        if objective not in table:
+            raise LpmError(
+                f"spec tradeoff.objectives: this lpm cannot train objective {objective!r}; "
+                f"use {', '.join(table)}"
+            )
+    fitting = {s for o in stage.objectives for s in table[o]}
+    objectives = ", ".join(stage.objectives)
+    named = [("tradeoff.reference.sampler", stage.reference.sampler)]
+    named += [("tradeoff.samplers", s) for s in stage.samplers or []]
+    keys = set()
+    for where, name in named:
+        key = _sampler(name, where)
+        if key not in fitting:
+            raise LpmError(
+                f"spec {where}: {key!r} fits none of the objectives ({objectives}); use one "
+                f"of {', '.join(sorted(fitting))} or add its objective to tradeoff.objectives"
+            )
+        keys.add(key)
+    for objective in stage.objectives if stage.samplers else []:
+        if not keys & set(table[objective]):
+            raise LpmError(
+                f"spec tradeoff.samplers: none runs the model of objective {objective}; add "
+                f"one of {', '.join(table[objective])}"
+            )
+    _steps(list(stage.steps), "tradeoff.steps")
+    _steps([stage.reference.steps], "tradeoff.reference.steps")
+
+
 def check_spec(spec: StudySpec, *, multiple: MultipleFn | None = None) -> None:
-    """All checks a spec must pass before its study runs."""
+    """All checks a spec must pass before its study runs (also before a dry run)."""
     check_data(spec)
     check_regions(spec)
     check_sizes(spec, multiple)
+    check_samplers(spec)
     check_quality(spec, multiple)
+    check_tradeoff(spec, multiple)

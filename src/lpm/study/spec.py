@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
@@ -74,10 +82,9 @@ class Months(_Strict):
     year: int = 2022
 
 
-class QualityStage(_Strict):
-    """One model trained long enough to have quality, sampled and scored (lpm.quality):
-    the study's "what the samples are worth". Its training data are the spec's `data`
-    (phantoms: held-out phantoms are drawn with other seeds)."""
+class ModelSetting(_Strict):
+    """A model a stage trains: its size, UNet and training budget. Its training data are
+    the spec's `data` (phantoms: held-out phantoms are drawn with other seeds)."""
 
     dims: Literal[2, 3] = 2
     size: Any = 32
@@ -86,25 +93,77 @@ class QualityStage(_Strict):
     train_iterations: int = Field(1500, ge=1, description="iterations of its diffusion UNet")
     batch_size: int = Field(16, ge=1, description="images per iteration of the UNet")
     lr: float = Field(3e-4, gt=0, description="learning rate of the UNet")
-    samples: int = Field(64, ge=4, description="samples generated and scored")
-    steps: int = Field(50, ge=1, description="denoising steps per sample")
-    sampler: str = "ddim"
     n_items: int | None = Field(
         None, ge=4, description="training images (None: all; 64 phantoms), as many held out"
     )
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: Any, info: ValidationInfo) -> Any:
+        try:
+            parse_size(value, info.data.get("dims", 2))
+        except LpmError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def size_tuple(self) -> Size:
+        """The model's image size, parsed."""
+        return parse_size(self.size, self.dims)
+
+
+class QualityStage(ModelSetting):
+    """One model trained long enough to have quality, sampled and scored (lpm.quality):
+    the study's "what the samples are worth"."""
+
+    samples: int = Field(64, ge=4, description="samples generated and scored")
+    steps: int = Field(50, ge=1, description="denoising steps per sample")
+    sampler: str = "ddim"
     bootstrap: int = Field(200, ge=10, description="bootstrap resamples of the CIs")
     threads: int | None = Field(
         None, ge=1, description="CPU threads of the stage (None: the spec's threads)"
     )
 
-    @model_validator(mode="after")
-    def _size(self) -> QualityStage:
-        _parse_all([self.size], self.dims, "quality.size")
-        return self
 
-    def size_tuple(self) -> Size:
-        """The stage's image size, parsed."""
-        return parse_size(self.size, self.dims)
+class Reference(_Strict):
+    """The recipe the sweep's quality is judged against (the paper's: DDPM, 1000, batch 1)."""
+
+    sampler: str = "ddpm"
+    steps: int = Field(1000, ge=1)
+    batch: int = Field(1, ge=1)
+
+
+class TradeoffStage(_Strict):
+    """The energy-quality sweep of synthesis recipes (lpm.study.tradeoff): sampler × steps ×
+    batch for the model of objective ddpm and a twin per further objective (same
+    autoencoder, data and settings). `setting` None: the quality stage's model and
+    autoencoder; else the stage trains that model itself."""
+
+    setting: ModelSetting | None = None
+    objectives: list[Literal["ddpm", "rflow"]] = Field(default_factory=lambda: ["ddpm"])
+    samplers: list[str] | None = Field(None, description="None: all that fit each objective")
+    steps: list[int] = Field(default_factory=lambda: [1000, 500, 200, 100, 50, 20, 10])
+    batches: list[int] = Field(default_factory=lambda: [1, 4, 16])
+    quality_samples: int = Field(64, ge=4, description="samples scored per (sampler, steps)")
+    energy_steps: int = Field(20, ge=1, description="steps of the short energy runs")
+    energy_batches: int = Field(2, ge=1, description="measured batches per (sampler, batch)")
+    tolerance: float = Field(0.05, gt=0, lt=1, description="allowed relative quality loss")
+    reference: Reference = Field(default_factory=Reference)
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads of the stage (None: the spec's threads)"
+    )
+
+    @field_validator("objectives", "samplers", "steps", "batches")
+    @classmethod
+    def _listed(cls, value: list[Any] | None) -> list[Any] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("the list is empty, so the sweep would be empty")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists a value twice: {value}")
+        if any(isinstance(v, int) and v < 1 for v in value):
+            raise ValueError(f"must be at least 1, got {min(value)}")
+        return value
 
 
 class StudySpec(_Strict):
@@ -139,6 +198,9 @@ class StudySpec(_Strict):
     )
     quality: QualityStage | None = Field(
         None, description="the quality stage (None: the study trains no model for quality)"
+    )
+    tradeoff: TradeoffStage | None = Field(
+        None, description="the energy-quality sweep (None: none); see docs/study.md"
     )
 
     @field_validator("dims", "model_sizes", "processes", "steps", "regions")
@@ -186,6 +248,11 @@ class StudySpec(_Strict):
                     _parse_all([value], dims, f"{field}.{key}")
         if self.design == "one_factor":
             self._check_base()
+        if self.tradeoff is not None and self.tradeoff.setting is None and self.quality is None:
+            raise ValueError(
+                "tradeoff: the stage sweeps the quality stage's model, but quality is null; "
+                "add a quality section or give tradeoff.setting"
+            )
         return self
 
     def _check_base(self) -> None:
@@ -248,6 +315,9 @@ class StudyRun(_Strict):
     report: bool = Field(True, description="Build DIR/report.html at the end.")
     quality: bool = Field(
         True, description="Run the spec's quality stage (one model trained to have quality)."
+    )
+    tradeoff: bool = Field(
+        True, description="Run the spec's tradeoff stage (the energy-quality sweep)."
     )
 
     def slurm_parameters(self) -> dict[str, Any]:
