@@ -138,6 +138,7 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
     """Train the latent diffusion UNet (stage 2); runs under torchrun for DDP."""
     from lpm.ldm import train_ldm
     from lpm.ldm.config import validated
+    from lpm.ldm.objectives import objective
     from lpm.ldm.runtime import env_world
 
     values = _merge(TrainConfig, config, flags)
@@ -156,7 +157,7 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
             ("model", f"{cfg.dims}D {cfg.model}, {'x'.join(map(str, cfg.size))}"),
             ("iterations", f"{result.iterations} on {result.world_size} process(es)"),
             (
-                f"{cfg.loss.upper()} loss ({cfg.prediction_type})",
+                f"{cfg.loss.upper()} loss ({objective(cfg.objective).predicts(cfg)})",
                 f"{result.loss_first:.4f} -> {result.loss_last:.4f}",
             ),
             *_stage_rows(result),

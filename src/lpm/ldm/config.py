@@ -181,17 +181,27 @@ class TrainConfig(_Base, TrackingFields):
     )
     beta_end: float = Field(DEFAULT_BETA_END, gt=0, lt=1, description="Last beta of the schedule.")
     num_train_timesteps: int = Field(1000, ge=2, description="Steps of the noise schedule.")
+    objective: Literal["ddpm", "rflow"] = Field(
+        "ddpm",
+        description="ddpm (a DDPM noise schedule; the UNet predicts what --prediction-type "
+        "says; samplers ddpm, ddim, pndm) or rflow (rectified flow, MONAI's RFlowScheduler: "
+        "the UNet predicts the velocity x0 - noise; sampler rflow; --schedule, --beta-* and "
+        "--prediction-type do not apply).",
+    )
     loss: Literal["mse", "l1"] = Field(
         DEFAULT_LOSS,
         description="mse or l1 (the paper's): error of the UNet's prediction to minimise.",
     )
     prediction_type: Literal["epsilon", "v_prediction"] = Field(
         DEFAULT_PREDICTION_TYPE,
-        description="What the UNet predicts: v_prediction (velocity) or epsilon (the noise).",
+        description="What the UNet predicts under --objective ddpm: v_prediction (velocity) "
+        "or epsilon (the noise).",
     )
     checkpoint_every: int = Field(500, ge=1, description="Iterations.")
-    validation_samples: int = Field(0, ge=0, description="DDIM samples written at the end.")
-    validation_steps: int = Field(50, ge=1, description="DDIM steps of the validation samples.")
+    validation_samples: int = Field(
+        0, ge=0, description="Samples written at the end (DDIM; rflow for --objective rflow)."
+    )
+    validation_steps: int = Field(50, ge=1, description="Steps of the validation samples.")
     autoencoder_iterations: int = Field(
         100, ge=1, description="Iterations of the autoencoder trained first."
     )
@@ -230,7 +240,9 @@ class SampleConfig(_Base, TrackingFields):
     run: Path = Field(description="Run directory of `lpm train`.")
     n: int = Field(1, ge=1, description="Number of samples.")
     steps: int = Field(1000, ge=1, description="Denoising steps per sample.")
-    sampler: str = Field("ddpm", description="ddpm, ddim or pndm.")
+    sampler: str = Field(
+        "ddpm", description="ddpm, ddim or pndm (objective ddpm); rflow (objective rflow)."
+    )
     batch_size: int = Field(4, ge=1, description="Samples denoised together.")
     out: Path = Field(Path("samples"), description="Directory for the samples.")
     seed: int = Field(0, description=_SEED)

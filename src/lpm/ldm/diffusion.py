@@ -1,6 +1,7 @@
 """Stage 2: train the diffusion UNet in the frozen autoencoder's latent space.
 
-One process or several under torchrun (DDP). L1 loss on the predicted noise, AdamW, EMA
+One process or several under torchrun (DDP). The objective (lpm.ldm.objectives: DDPM or
+rectified flow) gives the noisy input, timesteps and target; MSE or L1 loss, AdamW, EMA
 of the UNet weights, gradient clipping, mixed precision where the hardware has it, atomic
 checkpoints with exact resume, energy tracked per iteration.
 """
@@ -31,6 +32,7 @@ from lpm.ldm.networks import (
     load_autoencoder,
     memory_format,
 )
+from lpm.ldm.objectives import objective, of_scheduler
 from lpm.ldm.presets import preset
 from lpm.ldm.results import TrainResult
 from lpm.ldm.runtime import (
@@ -40,11 +42,20 @@ from lpm.ldm.runtime import (
     per_rank_batch,
     runtime,
 )
-from lpm.ldm.schedulers import make_scheduler, schedule_args
+from lpm.ldm.schedulers import make_scheduler, samplers_for
 from lpm.ldm.tracking import training_measurements
 
 LOSS_LOG = "losses.jsonl"
-_RESUME_KEYS = ("dims", "size", "model", "schedule", "beta_start", "beta_end", "prediction_type")
+_RESUME_KEYS = (
+    "dims",
+    "size",
+    "model",
+    "objective",
+    "schedule",
+    "beta_start",
+    "beta_end",
+    "prediction_type",
+)
 
 
 @dataclass
@@ -76,14 +87,12 @@ def diffusion_loss(
 ) -> torch.Tensor:
     """The error (``loss``: "l1" or "mse") between the UNet's prediction and its target.
 
-    The target is the noise (epsilon) or the velocity sqrt(a)·noise − sqrt(1−a)·latents
-    (v_prediction), as the scheduler's prediction type says.
+    The target is the scheduler's objective's: for DDPM the noise (epsilon) or the velocity
+    sqrt(a)·noise − sqrt(1−a)·latents (v_prediction), as its prediction type says; for
+    rectified flow (RFlowScheduler) the velocity latents − noise.
     """
     noisy = scheduler.add_noise(original_samples=latents, noise=noise, timesteps=timesteps)
-    if scheduler.prediction_type == "v_prediction":
-        target = scheduler.get_velocity(latents, noise, timesteps)
-    else:
-        target = noise
+    target = of_scheduler(scheduler).target(scheduler, latents, noise, timesteps)
     with rt.autocast():
         prediction = model(noisy, timesteps=timesteps)
     return LOSSES[loss](prediction.float(), target.float())
@@ -92,13 +101,7 @@ def diffusion_loss(
 def stage2_step(s: Stage2, latents: torch.Tensor, cfg: TrainConfig, rt: Runtime) -> torch.Tensor:
     """One optimisation step on a batch of (scaled) latents; returns the loss (detached)."""
     noise = torch.randn(latents.shape, generator=s.generator, device=latents.device)
-    timesteps = torch.randint(
-        0,
-        cfg.num_train_timesteps,
-        (latents.shape[0],),
-        generator=s.generator,
-        device=latents.device,
-    )
+    timesteps = of_scheduler(s.scheduler).timesteps(s.scheduler, latents, s.generator)
     if cfg.channels_last:
         noise = noise.contiguous(memory_format=memory_format(cfg.dims))
     s.opt.zero_grad(set_to_none=True)
@@ -147,10 +150,8 @@ def _restore(s: Stage2, state: dict[str, Any]) -> int:
 
 
 def _schedule(cfg: TrainConfig) -> dict[str, Any]:
-    """The run's noise schedule and prediction type (stored with the model for sampling)."""
-    return schedule_args(
-        cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps, cfg.prediction_type
-    )
+    """The run's objective and schedule (stored with the model for sampling)."""
+    return objective(cfg.objective).schedule(cfg)
 
 
 def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2, dict]:
@@ -175,10 +176,7 @@ def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2,
         ema=make_ema(unet, cfg.ema_decay) if cfg.ema else None,
         opt=torch.optim.AdamW(unet.parameters(), lr=cfg.lr),
         scaler=torch.amp.GradScaler(rt.device.type, enabled=rt.needs_grad_scaler),
-        scheduler=make_scheduler(
-            "ddpm",
-            _schedule(cfg),
-        ),
+        scheduler=make_scheduler(samplers_for(cfg.objective)[0], _schedule(cfg)),
         generator=generator,
         rank=rt.rank,
     )
@@ -353,7 +351,8 @@ def _save_model(
 
 
 def _validate(out: Path, cfg: TrainConfig, rt: Runtime) -> None:
-    """A few DDIM samples of the finished model into out/validation (untracked inside)."""
+    """A few samples of the finished model into out/validation (untracked inside), with the
+    objective's validation sampler (DDIM for ddpm, rflow for rflow)."""
     from lpm.ldm.sampling import generate
 
     generate(
@@ -361,7 +360,7 @@ def _validate(out: Path, cfg: TrainConfig, rt: Runtime) -> None:
         out / "validation",
         n=cfg.validation_samples,
         steps=cfg.validation_steps,
-        sampler="ddim",
+        sampler=objective(cfg.objective).validation_sampler,
         batch_size=cfg.validation_samples,
         seed=cfg.seed,
         device=rt.device,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +46,16 @@ class Sampler:
     channels_last: bool = False
     forward: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+    next_timestep: dict[int, int] = field(default_factory=dict)
 
     def reset(self) -> list[int]:
         """Fresh timesteps (stateful samplers such as PNDM need this per batch)."""
-        set_steps(self.scheduler, self.steps, self.num_train_timesteps, self.rt.device)
-        return [int(t) for t in self.scheduler.timesteps]
+        numel = math.prod(self.latent_shape[1:])
+        set_steps(self.scheduler, self.steps, self.num_train_timesteps, self.rt.device, numel)
+        timesteps = [int(t) for t in self.scheduler.timesteps]
+        # rectified flow integrates from each timestep to the next (the last one to 0)
+        self.next_timestep = dict(zip(timesteps, [*timesteps[1:], 0], strict=True))
+        return timesteps
 
     def noise(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         x = torch.randn((batch, *self.latent_shape), generator=generator, device=self.rt.device)
@@ -64,9 +70,15 @@ class Sampler:
         timesteps = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
         with self.rt.autocast():
             eps = self.forward(x, timesteps=timesteps)
-        kwargs = {"generator": generator} if self.info["sampler"] in ("ddpm", "ddim") else {}
-        x, _ = self.scheduler.step(eps.float(), t, x, **kwargs)
+        x, _ = self.scheduler.step(eps.float(), t, x, **self._step_kwargs(t, generator))
         return x
+
+    def _step_kwargs(self, t: int, generator: torch.Generator | None) -> dict[str, Any]:
+        """What the sampler's step takes besides (output, t, x)."""
+        key = self.info["sampler"]
+        if key == "rflow":
+            return {"next_timestep": self.next_timestep[t]}
+        return {"generator": generator} if key in ("ddpm", "ddim") else {}
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] (float32) from latents (call inside torch.inference_mode)."""
@@ -112,7 +124,12 @@ def load_sampler(
         steps=int(steps),
         channels_last=channels_last,
         forward=torch.compile(unet) if compile else unet,
-        info={"sampler": key, "size": list(blob["size"]), "model": blob.get("model")},
+        info={
+            "sampler": key,
+            "objective": schedule_objective(schedule),
+            "size": list(blob["size"]),
+            "model": blob.get("model"),
+        },
     )
     s.reset()  # validates the step count early
     return s
@@ -328,6 +345,7 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
         files=tuple(str(f) for f in files),
         extra={
             "sampler": s.info["sampler"],
+            "objective": s.info["objective"],
             "batch_size": cfg.batch_size,
             "warmup_batches": warm,
             "warmup_samples": sum(sizes[:warm]),
