@@ -19,10 +19,11 @@ ALLOWED: dict[str, set[str]] = {
     "results": set(),
     "energy": {"carbon"},
     "quality": {"datasets"},
-    "report": {"carbon", "results"},
+    "plan": {"carbon"},
+    "report": {"carbon", "plan", "results"},
     "ldm": {"carbon", "datasets", "energy", "quality"},
-    "study": {"carbon", "datasets", "energy", "ldm", "quality", "report", "results"},
-    "cli": {"carbon", "datasets", "energy", "ldm", "quality", "report", "results", "study"},
+    "study": {"carbon", "datasets", "energy", "ldm", "plan", "quality", "report", "results"},
+    "cli": {"carbon", "datasets", "energy", "ldm", "plan", "quality", "report", "results", "study"},
 }
 
 
