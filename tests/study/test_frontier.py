@@ -83,6 +83,9 @@ def test_within_tolerance_boundary_and_missing():
     assert within_tolerance(make_point(values={HU: -9.5}), neg, [HU], 0.05)
     assert not within_tolerance(make_point(values={HU: -9.4}), neg, [HU], 0.05)
     assert excess(make_point(values={HU: 110.0}), ref, HU) == pytest.approx(0.10)
+    tiny = make_point("r", "ddpm", 1000, values={HU: 2e-17})  # rounding noise around 0
+    assert within_tolerance(make_point(values={HU: 3e-17}), tiny, [HU], 0.05)
+    assert not within_tolerance(make_point(values={HU: 1e-6}), tiny, [HU], 0.05)
 
 
 def _sweep():

@@ -52,6 +52,9 @@ def _register_commands() -> None:
     from lpm.cli import quality_cmds  # lpm evaluate
 
     quality_cmds.register(app)
+    from lpm.cli import tradeoff_cmds  # lpm tradeoff
+
+    tradeoff_cmds.register(app)
 
 
 _register_commands()

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from lpm.results import BreakEven, TradeoffPoint, TradeoffRun, TradeoffSummary
 
 JUDGED_METRICS: tuple[str, ...] = ("hu_wasserstein", "tissue_fraction_l1", "frechet_distance")
+# Absolute slack of the tolerance test, so that rounding noise around a reference of ~0
+# (a Fréchet distance of 2e-17, say) does not decide it.
+ATOL = 1e-12
 
 
 def _finite(value: float | None) -> bool:
@@ -114,13 +117,14 @@ def within_tolerance(
 ) -> bool:
     """True when the ok `point` is within `tolerance` of `reference` on every metric.
 
-    Lower-better: ``value <= ref + tolerance × |ref|``. A metric either point lacks fails.
+    Lower-better: ``value <= ref + tolerance × |ref|`` (+ :data:`ATOL`). A metric either
+    point lacks fails.
     """
     if not point.ok or not metrics:
         return False
     for m in metrics:
         ref, value = score(reference, m), score(point, m)
-        if ref is None or value is None or value > ref + tolerance * abs(ref):
+        if ref is None or value is None or value > ref + tolerance * abs(ref) + ATOL:
             return False
     return True
 
