@@ -202,3 +202,15 @@ def test_resume_with_other_measuring_settings_is_refused(swept, tmp_path):
     with pytest.raises(LpmError, match="quality_samples=4, not 8"):
         run_tradeoff(_run_of(swept), out, TradeoffSweep(**{**SWEEP, "quality_samples": 8}),
                      progress=False)  # fmt: skip
+
+
+def test_training_cost_from_summary_scales_a_resumed_run(tmp_path):
+    from lpm.study.tradeoff_measure import training_cost
+
+    summary = {"it_energy_kwh": 0.5, "co2e_kg": 0.1, "iterations": 100, "total_iterations": 400,
+               "resumed_from": 300, "provenance": "estimated"}  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    run = training_cost("r", tmp_path, "ddpm")
+    assert run.train_it_energy_kwh == pytest.approx(2.0) and run.train_co2e_kg == pytest.approx(0.4)
+    assert run.train_iterations == 400 and run.train_provenance == "estimated"
+    assert training_cost("none", tmp_path / "missing", "ddpm").train_it_energy_kwh is None

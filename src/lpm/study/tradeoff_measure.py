@@ -247,7 +247,8 @@ def compose_point(
 
 
 def training_cost(label: str, path: Path, objective: str) -> TradeoffRun:
-    """What a run's training cost, from its summary.json (unknown parts None)."""
+    """What a run's training cost, from its summary.json (unknown parts None; a resumed
+    run's last session scaled to all its iterations)."""
     data = read_summary_json(path) or {}
 
     def number(key: str) -> float | None:
@@ -256,9 +257,16 @@ def training_cost(label: str, path: Path, objective: str) -> TradeoffRun:
         return float(value) if ok and math.isfinite(value) and value >= 0 else None
 
     iterations = data.get("total_iterations", data.get("iterations", 0))
+    energy, co2e = number("it_energy_kwh"), number("co2e_kg")
+    start = data.get("resumed_from")
+    if isinstance(start, int) and start > 0 and isinstance(iterations, int) and iterations > start:
+        # a resumed run records the last session only: scale it to all its iterations
+        scale = iterations / (iterations - start)
+        energy = None if energy is None else energy * scale
+        co2e = None if co2e is None else co2e * scale
     return TradeoffRun(
         label=label, path=str(path), objective=objective,
-        train_it_energy_kwh=number("it_energy_kwh"), train_co2e_kg=number("co2e_kg"),
+        train_it_energy_kwh=energy, train_co2e_kg=co2e,
         train_iterations=int(iterations) if isinstance(iterations, int) else 0,
         train_provenance=Provenance.parse(data.get("provenance", data.get("estimated"))),
     )  # fmt: skip
