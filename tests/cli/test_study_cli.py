@@ -210,3 +210,19 @@ def test_no_tradeoff_is_a_run_setting() -> None:
 
     assert StudyRun().tradeoff is True
     assert run_from_flags({"tradeoff": False}).tradeoff is False
+
+
+def test_the_tradeoff_line_names_the_recipe_and_its_saving() -> None:
+    from lpm.cli.study_cmds import tradeoff_line
+    from tests.results.tradeoff_factory import make_summary
+
+    line = tradeoff_line(make_summary())
+    assert line.startswith("tradeoff: recommended run/ddim-50-b1: 95% less CO2e than ")
+    assert "run/ddpm-1000-b1 (19 kg for 10,000 samples)" in line and "within 5%" in line
+    none = make_summary(
+        recommended=None, closest="run/ddim-20-b1", why="HU Wasserstein\n12 % above",
+        saving_fraction=0.97, saving_co2e_kg=19.4,
+    )  # fmt: skip
+    line = tradeoff_line(none)
+    assert "no recipe within 5% of run/ddpm-1000-b1; closest run/ddim-20-b1: " in line
+    assert "HU Wasserstein 12 % above; 97% less CO2e" in line and "\n" not in line

@@ -22,7 +22,16 @@ def fake_quality(job, *, spec: StudySpec, out_dir: str) -> QualityRecord:
         fh.write(f"{os.getpid()}\n")
     if os.environ.get(FAIL_ENV):
         raise RuntimeError("simulated failure of the quality stage")
-    record = make_quality_record(samples=spec.quality.samples)
+    from datetime import UTC, datetime
+
+    from lpm.study.quality import model_dirs
+
+    for run, name in zip(model_dirs(out_dir), ("autoencoder.pt", "ldm.pt"), strict=True):
+        run.mkdir(parents=True, exist_ok=True)  # what the tradeoff stage needs to be there
+        (run / name).write_bytes(b"fake")
+        (run / "summary.json").write_text("{}")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    record = make_quality_record(samples=spec.quality.samples, finished_at=now)
     write_quality_record(out_dir, record)
     return record
 

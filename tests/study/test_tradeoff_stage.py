@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from lpm.errors import LpmError
@@ -114,3 +118,148 @@ def test_a_sweep_whose_samplers_leave_an_objective_out_is_refused() -> None:
     message = _error(_spec(objectives=["ddpm", "rflow"], samplers=["ddim"]), check=True)
     assert "none runs the model of objective rflow" in message
     check_spec(spec_from_dict(_spec(objectives=["ddpm", "rflow"])))
+
+
+# -- the stage in the runner (the sweep faked) ------------------------------------------
+
+
+def _run(spec, out, **kw):
+    from tests.study.fake_measure import fake_measure
+    from tests.study.fake_quality import fake_quality
+    from tests.study.fake_tradeoff import fake_sweep
+
+    from lpm.study.runner import run_study
+
+    kw = {"quality_fn": fake_quality, "tradeoff_fn": fake_sweep, "progress": False, **kw}
+    return run_study(spec, out, measure=fake_measure, **kw)
+
+
+def test_the_stage_runs_after_the_quality_stage_on_its_model(tmp_path) -> None:
+    from tests.study.fake_tradeoff import sweep_calls
+
+    outcome = _run(spec_from_dict(_spec()), tmp_path)
+    assert not outcome.failed and outcome.tradeoff is not None
+    assert outcome.tradeoff.recommended == "ddpm/ddim-50-b16"
+    (call,) = sweep_calls(tmp_path)
+    assert call["quality_done"] and call["progress"] is False  # the study's bar is the bar
+    assert call["runs"] == [str(tmp_path / "quality" / "work" / "ddpm")]
+    sweep = call["sweep"]
+    assert sweep["steps"] == [4, 2] and sweep["batches"] == [1, 2]
+    assert sweep["reference"] == ["ddpm", 4, 1] and sweep["quality_samples"] == 4
+    assert (sweep["energy_steps"], sweep["energy_batches"]) == (2, 1)
+    assert (sweep["target_samples"], sweep["pue"], sweep["interval_s"]) == (10_000, 1.55, 0.05)
+    assert (tmp_path / "tradeoff" / "tradeoff.json").is_file()
+
+
+def test_a_finished_sweep_is_not_run_again_and_a_failed_one_is_retried(
+    tmp_path, monkeypatch
+) -> None:
+    from tests.study.fake_tradeoff import FAIL_ENV, sweep_calls
+
+    spec = spec_from_dict(_spec())
+    monkeypatch.setenv(FAIL_ENV, "1")
+    first = _run(spec, tmp_path)
+    assert "simulated failure of the sweep" in first.failed["tradeoff"]
+    assert first.tradeoff is None and first.quality is not None and first.records
+    failure = json.loads((tmp_path / "failures.jsonl").read_text().splitlines()[-1])
+    assert failure["job_id"] == "tradeoff"
+    monkeypatch.delenv(FAIL_ENV)
+    second = _run(spec, tmp_path)
+    assert not second.failed and second.tradeoff is not None
+    third = _run(spec, tmp_path)
+    assert third.tradeoff == second.tradeoff and len(sweep_calls(tmp_path)) == 2
+
+
+def test_no_tradeoff_runs_no_sweep(tmp_path) -> None:
+    from tests.study.fake_tradeoff import sweep_calls
+
+    outcome = _run(spec_from_dict(_spec()), tmp_path, tradeoff=False)
+    assert outcome.tradeoff is None and not outcome.failed and outcome.quality is not None
+    assert sweep_calls(tmp_path) == []
+    plain = _run(spec_from_dict({**GRID, "quality": TINY_QUALITY}), tmp_path / "b")
+    assert plain.tradeoff is None and sweep_calls(tmp_path / "b") == []
+
+
+def test_without_the_quality_stage_s_model_the_stage_fails_in_one_line(tmp_path) -> None:
+    outcome = _run(spec_from_dict(_spec()), tmp_path, quality=False)
+    error = outcome.failed["tradeoff"]
+    assert "needs the quality stage's model" in error and "--no-tradeoff" in error
+    assert "\n" not in error
+
+
+def test_a_quality_stage_run_again_starts_the_sweep_over(tmp_path) -> None:
+    from tests.study.fake_tradeoff import sweep_calls
+
+    spec = spec_from_dict(_spec())
+    _run(spec, tmp_path)
+    (tmp_path / "tradeoff" / "tradeoff.jsonl").write_text("old points\n")
+    (tmp_path / "quality" / "record.json").unlink()  # the quality stage runs again
+    again = _run(spec, tmp_path)
+    assert again.tradeoff is not None and len(sweep_calls(tmp_path)) == 2
+    assert not (tmp_path / "tradeoff" / "tradeoff.jsonl").exists()  # swept from scratch
+
+
+def test_twins_train_on_the_quality_stage_s_autoencoder_with_its_settings(
+    tmp_path, monkeypatch
+) -> None:
+    from tests.study.fake_tradeoff import sweep_calls
+
+    from lpm.study import tradeoff_stage
+
+    trained = []
+
+    def fake_train(config) -> None:
+        trained.append(config)
+        config.out.mkdir(parents=True)
+        for name in ("ldm.pt", "summary.json", "checkpoints/last.pt"):
+            (config.out / name).parent.mkdir(exist_ok=True)
+            (config.out / name).write_bytes(b"{}")
+
+    monkeypatch.setattr(tradeoff_stage, "train_twin", fake_train)
+    spec = spec_from_dict(_spec(objectives=["ddpm", "rflow"]))
+    outcome = _run(spec, tmp_path)
+    assert not outcome.failed, outcome.failed
+    (twin,) = trained
+    assert twin.objective == "rflow" and twin.out == tmp_path / "tradeoff" / "work" / "rflow"
+    assert twin.autoencoder == tmp_path / "quality" / "work" / "autoencoder"
+    assert (twin.iterations, twin.batch_size, twin.size) == (2, 2, (16, 16))
+    assert (twin.model, twin.data, twin.n_items, twin.seed) == ("small", "phantom", 4, 0)
+    assert [r.split("/")[-1] for r in sweep_calls(tmp_path)[0]["runs"]] == ["ddpm", "rflow"]
+    assert not (twin.out / "checkpoints" / "last.pt").exists()  # checkpoints dropped
+    assert (twin.out / "ldm.pt").exists()
+    (tmp_path / "tradeoff" / "tradeoff.json").unlink()  # a sweep killed half-way
+    _run(spec, tmp_path)
+    assert len(trained) == 1 and len(sweep_calls(tmp_path)) == 2  # the twin is not retrained
+
+
+def test_the_quality_stage_keeps_its_model_when_a_sweep_follows(tmp_path) -> None:
+    from lpm.study.quality import drop_checkpoints
+
+    files = [
+        "ae/autoencoder.pt",
+        "ae/checkpoints/last.pt",
+        "ddpm/ldm.pt",
+        "ddpm/checkpoints/last.pt",
+    ]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    drop_checkpoints(tmp_path, keep_models=True)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.pt")) == [
+        "ae/autoencoder.pt", "ddpm/ldm.pt",
+    ]  # fmt: skip
+    drop_checkpoints(tmp_path)
+    assert not list(tmp_path.rglob("*.pt"))
+
+
+def test_the_stage_runs_as_a_slurm_job_after_the_quality_job(tmp_path, monkeypatch) -> None:
+    from tests.study.fake_tradeoff import sweep_calls
+
+    from lpm.study.executors import SlurmExecutor
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    ex = SlurmExecutor(tmp_path / "slurm", cluster="local", poll_s=0.1)
+    outcome = _run(spec_from_dict(_spec()), tmp_path / "out", executor=ex)
+    assert not outcome.failed, outcome.failed
+    (call,) = sweep_calls(tmp_path / "out")
+    assert call["quality_done"] and call["pid"] != os.getpid()

@@ -1,7 +1,8 @@
 """CLI of lpm.study: ``lpm study [SPEC.yaml | --preset quick|paper] --out DIR``.
 
-The run settings' flags (``--executor``, ``--workers``, ``--slurm-*``, ``--report``) are
-not written here: they are the fields of ``lpm.study.spec.StudyRun`` (lpm.cli.options).
+The run settings' flags (``--executor``, ``--workers``, ``--slurm-*``, ``--report``,
+``--no-quality``, ``--no-tradeoff``) are not written here: they are the fields of
+``lpm.study.spec.StudyRun`` (lpm.cli.options).
 """
 
 from __future__ import annotations
@@ -141,6 +142,28 @@ def quality_line(record: Any) -> str:
     return " ".join(parts)
 
 
+def tradeoff_line(summary: Any) -> str:
+    """One line on the tradeoff stage: the recommended recipe and its saving, or the closest."""
+    tol = f"{summary.tolerance:.0%}"
+    n = f"{summary.target_samples:,} samples"
+    saving = ""
+    if summary.saving_fraction is not None:
+        saving = f"{summary.saving_fraction:.0%} less CO2e than {summary.reference}"
+        if summary.saving_co2e_kg is not None:
+            saving += f" ({summary.saving_co2e_kg:.3g} kg for {n})"
+    if summary.recommended is not None:
+        return (
+            f"tradeoff: recommended {summary.recommended}: {saving or 'no saving known'}, "
+            f"quality within {tol} of the reference"
+        )
+    closest = summary.closest or "none"
+    tail = f"; {saving}" if saving else ""
+    return (
+        f"tradeoff: no recipe within {tol} of {summary.reference}; closest {closest}: "
+        f"{' '.join(summary.why.split())}{tail}"
+    )
+
+
 @from_model(StudyRun)
 def study(
     spec_file: Annotated[
@@ -181,7 +204,13 @@ def study(
     )
     console = _console(stderr=True)
     outcome = run_study(
-        spec, out, executor=ex, workers=run.workers, console=console, quality=run.quality
+        spec,
+        out,
+        executor=ex,
+        workers=run.workers,
+        console=console,
+        quality=run.quality,
+        tradeoff=run.tradeoff,
     )
     stdout = _console()
     if outcome.records:
@@ -195,6 +224,8 @@ def study(
         )
     if outcome.quality is not None:
         typer.echo(quality_line(outcome.quality))
+    if outcome.tradeoff is not None:
+        typer.echo(tradeoff_line(outcome.tradeoff))
     for job_id, error in outcome.failed.items():
         typer.echo(f"failed: {job_id}: {' '.join(error.split())}", err=True)
     if run.report and outcome.records:

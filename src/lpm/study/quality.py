@@ -21,7 +21,7 @@ from lpm.results import (
     QualitySetting,
     write_quality_record,
 )
-from lpm.study.spec import QualityStage, StudySpec
+from lpm.study.spec import ModelSetting, QualityStage, StudySpec
 
 MONTAGE = 8
 """Samples (and as many real images) in the montage."""
@@ -57,6 +57,14 @@ def run_quality_job(job: QualityJob, *, spec: StudySpec, out_dir: str) -> Qualit
     return record
 
 
+def model_dirs(out_dir: str | Path) -> tuple[Path, Path]:
+    """The quality stage's autoencoder and UNet run dirs: DIR/quality/work/autoencoder and
+    DIR/quality/work/ddpm (named after its training objective, as the tradeoff stage's
+    twins are: the sweep labels a run by its folder's name)."""
+    work = Path(out_dir) / QUALITY_DIR / "work"
+    return work / "autoencoder", work / "ddpm"
+
+
 def _tracking(spec: StudySpec) -> dict[str, Any]:
     return {
         "interval_s": spec.measure.interval_s,
@@ -69,14 +77,7 @@ def _tracking(spec: StudySpec) -> dict[str, Any]:
 
 def run_quality(spec: StudySpec, stage: QualityStage, out_dir: Path) -> QualityRecord:
     """Train the autoencoder and the UNet, sample, evaluate, draw the figures; the record."""
-    from lpm.ldm import (
-        AutoencoderConfig,
-        SampleConfig,
-        TrainConfig,
-        sample_ldm,
-        train_autoencoder,
-        train_ldm,
-    )
+    from lpm.ldm import SampleConfig, sample_ldm, train_autoencoder, train_ldm
     from lpm.ldm.features import evaluate_samples_dir
     from lpm.ldm.results import quality_summary, write_summary
 
@@ -84,32 +85,12 @@ def run_quality(spec: StudySpec, stage: QualityStage, out_dir: Path) -> QualityR
     qdir = out_dir / QUALITY_DIR
     shutil.rmtree(qdir, ignore_errors=True)  # a stage killed half-way runs again from scratch
     work = qdir / "work"
-    size = stage.size_tuple()
-    common = {"dims": stage.dims, "size": size, "data": spec.data, "n_items": stage.n_items}
-    ae = train_autoencoder(
-        AutoencoderConfig(
-            **common,
-            iterations=stage.autoencoder_iterations,
-            out=work / "autoencoder",
-            **_tracking(spec),
-        )
-    )
-    train = train_ldm(
-        TrainConfig(
-            **common,
-            model=stage.model,
-            iterations=stage.train_iterations,
-            batch_size=stage.batch_size,
-            lr=stage.lr,
-            autoencoder=work / "autoencoder",
-            out=work / "train",
-            validation_samples=0,
-            **_tracking(spec),
-        )
-    )
+    ae_dir, run_dir = model_dirs(out_dir)
+    ae = train_autoencoder(autoencoder_config(spec, stage, ae_dir))
+    train = train_ldm(unet_config(spec, stage, autoencoder=ae_dir, out=run_dir))
     sample = sample_ldm(
         SampleConfig(
-            run=work / "train",
+            run=run_dir,
             n=stage.samples,
             steps=stage.steps,
             sampler=stage.sampler,
@@ -120,14 +101,16 @@ def run_quality(spec: StudySpec, stage: QualityStage, out_dir: Path) -> QualityR
         )
     )
     report = evaluate_samples_dir(
-        qdir / "samples", work / "train", out=qdir, n_boot=stage.bootstrap, seed=spec.seed
+        qdir / "samples", run_dir, out=qdir, n_boot=stage.bootstrap, seed=spec.seed
     )
     # as `lpm sample --evaluate` leaves it: the samples' summary.json with their quality
     write_summary(
         replace(sample, quality=quality_summary(report)), qdir / "samples" / "summary.json"
     )
-    figures = draw_figures(report, qdir, work / "train")
-    _drop_checkpoints(work)
+    figures = draw_figures(report, qdir, run_dir)
+    # the tradeoff stage samples this model and trains its twins on this autoencoder
+    reused = spec.tradeoff is not None and spec.tradeoff.setting is None
+    drop_checkpoints(work, keep_models=reused)
     return build_record(
         stage,
         report,
@@ -178,9 +161,63 @@ def _write_png(path: Path, rows: list[Any], hu_window: tuple[float, ...], scale:
     mpl_image.imsave(path, canvas, cmap="gray", vmin=0.0, vmax=1.0, format="png")
 
 
-def _drop_checkpoints(work: Path) -> None:
+def drop_checkpoints(work: Path, *, keep_models: bool = False) -> None:
+    """Delete the runs' *.pt under `work`; with `keep_models` only those in checkpoints/
+    (ldm.pt and autoencoder.pt stay)."""
     for path in work.rglob("*.pt"):
-        path.unlink(missing_ok=True)
+        if not keep_models or path.parent.name == "checkpoints":
+            path.unlink(missing_ok=True)
+
+
+def autoencoder_config(spec: StudySpec, setting: ModelSetting, out: Path) -> Any:
+    """The AutoencoderConfig of a stage's model (a ModelSetting) in `out`."""
+    from lpm.ldm import AutoencoderConfig
+
+    return AutoencoderConfig(
+        **_data(spec, setting),
+        iterations=setting.autoencoder_iterations,
+        out=out,
+        **_tracking(spec),
+    )
+
+
+def unet_config(
+    spec: StudySpec,
+    setting: ModelSetting,
+    *,
+    autoencoder: Path,
+    out: Path,
+    objective: str = "ddpm",
+) -> Any:
+    """The TrainConfig of a stage's UNet (a ModelSetting) trained for `objective`."""
+    from lpm.ldm import TrainConfig
+
+    extra: dict[str, Any] = {}
+    if objective != "ddpm":
+        if "objective" not in TrainConfig.model_fields:
+            raise LpmError(f"this lpm cannot train objective {objective!r}; use ddpm")
+        extra["objective"] = objective
+    return TrainConfig(
+        **_data(spec, setting),
+        model=setting.model,
+        iterations=setting.train_iterations,
+        batch_size=setting.batch_size,
+        lr=setting.lr,
+        autoencoder=autoencoder,
+        out=out,
+        validation_samples=0,
+        **extra,
+        **_tracking(spec),
+    )
+
+
+def _data(spec: StudySpec, setting: ModelSetting) -> dict[str, Any]:
+    return {
+        "dims": setting.dims,
+        "size": setting.size_tuple(),
+        "data": spec.data,
+        "n_items": setting.n_items,
+    }
 
 
 def build_record(

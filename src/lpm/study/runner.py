@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -20,7 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lpm.results import QualityRecord, ScenarioRecord, read_quality_record
+from lpm.results import QualityRecord, ScenarioRecord, TradeoffSummary, read_quality_record
 from lpm.study.executors import Executor, SerialExecutor
 from lpm.study.grid import Job, jobs
 from lpm.study.spec import StudySpec
@@ -32,6 +33,9 @@ MeasureFn = Callable[[Job, StudySpec, Path], list[ScenarioRecord]]
 """Measures one job in a work directory and returns one record per scenario it covers."""
 QualityFn = Callable[..., QualityRecord]
 """Runs the quality stage: ``fn(job, *, spec, out_dir)``, leaving DIR/quality/record.json."""
+TradeoffFn = Callable[..., TradeoffSummary]
+"""The tradeoff stage's sweep: ``fn(runs, out, sweep, *, progress, meters)`` (default
+lpm.study.tradeoff.run_tradeoff), leaving DIR/tradeoff/tradeoff.json."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class StudyOutcome:
     skipped_ids: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # job id -> error
     quality: QualityRecord | None = None
+    tradeoff: TradeoffSummary | None = None
 
 
 def run_job(
@@ -89,6 +94,8 @@ def run_study(
     console: Console | None = None,
     quality: bool = True,
     quality_fn: QualityFn | None = None,
+    tradeoff: bool = True,
+    tradeoff_fn: TradeoffFn | None = None,
 ) -> StudyOutcome:
     """Run every scenario of `spec` not yet finished in `out_dir` and return the outcome.
 
@@ -99,7 +106,9 @@ def run_study(
 
     Then the spec's quality stage (``spec.quality``; off with ``quality=False``) runs as
     one more job, unless ``DIR/quality/record.json`` is there from before; `quality_fn`
-    defaults to ``lpm.study.quality.run_quality_job``.
+    defaults to ``lpm.study.quality.run_quality_job``. Last, the tradeoff stage
+    (``spec.tradeoff``; off with ``tradeoff=False``) runs as one more job unless its sweep
+    finished before (DIR/tradeoff/tradeoff.json); `tradeoff_fn` replaces the sweep.
     """
     store = ResultsStore(out_dir)
     store.init(spec)
@@ -161,6 +170,8 @@ def run_study(
         bar.update(task, description="done")
         if quality and spec.quality is not None:
             _run_quality(spec, store, executor, quality_fn, failed, bar)
+        if tradeoff and spec.tradeoff is not None and "quality" not in failed:
+            _run_tradeoff(spec, store, executor, tradeoff_fn, failed, bar)
 
     return StudyOutcome(
         out_dir=store.out_dir,
@@ -169,7 +180,16 @@ def run_study(
         skipped_ids=skipped,
         failed=failed,
         quality=read_quality_record(store.out_dir),
+        tradeoff=_tradeoff_summary(spec, store.out_dir),
     )
+
+
+def _tradeoff_summary(spec: StudySpec, out_dir: Path) -> TradeoffSummary | None:
+    if spec.tradeoff is None:
+        return None
+    from lpm.study.tradeoff_stage import finished
+
+    return finished(spec, out_dir)
 
 
 def _run_quality(
@@ -189,12 +209,39 @@ def _run_quality(
     task = bar.add_task("quality: train, sample, evaluate", total=1, unit="stage")
     fn = functools.partial(quality_fn or run_quality_job, spec=spec, out_dir=str(store.out_dir))
 
-    def on_done(job: QualityJob, result: object) -> None:
+    executor.run([job], fn, _stage_done(store, failed, bar, task))  # type: ignore[list-item, arg-type]
+
+
+def _run_tradeoff(
+    spec: StudySpec,
+    store: ResultsStore,
+    executor: Executor,
+    tradeoff_fn: TradeoffFn | None,
+    failed: dict[str, str],
+    bar: Progress,
+) -> None:
+    """The tradeoff stage as one job of the executor, unless its sweep finished before."""
+    from lpm.study.tradeoff_stage import TradeoffJob, finished, run_tradeoff_job
+
+    if finished(spec, store.out_dir) is not None:
+        return
+    job = TradeoffJob()
+    task = bar.add_task("tradeoff: sweep samplers, steps, batches", total=1, unit="stage")
+    fn = functools.partial(
+        run_tradeoff_job, spec=spec, out_dir=str(store.out_dir), sweep_fn=tradeoff_fn
+    )
+    executor.run([job], fn, _stage_done(store, failed, bar, task))  # type: ignore[list-item, arg-type]
+
+
+def _stage_done(store: ResultsStore, failed: dict[str, str], bar: Progress, task: Any) -> Any:
+    """on_done of a stage's job: a failure noted in failures.jsonl, the bar advanced."""
+
+    def on_done(job: Any, result: object) -> None:
         if isinstance(result, BaseException):
             error = f"{type(result).__name__}: {result}"
             failed[job.job_id] = error
             store.record_failure(job.job_id, list(job.scenario_ids), error)
-            log.error("the quality stage failed: %s", error)
-        bar.update(task, advance=1, description="quality done")
+            log.error("the %s stage failed: %s", job.job_id, error)
+        bar.update(task, advance=1, description=f"{job.job_id} done")
 
-    executor.run([job], fn, on_done)  # type: ignore[list-item, arg-type]
+    return on_done

@@ -148,6 +148,7 @@ class TradeoffStage(_Strict):
     energy_batches: int = Field(2, ge=1, description="measured batches per (sampler, batch)")
     tolerance: float = Field(0.05, gt=0, lt=1, description="allowed relative quality loss")
     reference: Reference = Field(default_factory=Reference)
+    bootstrap: int = Field(200, ge=10, description="bootstrap resamples of the quality CIs")
     threads: int | None = Field(
         None, ge=1, description="CPU threads of the stage (None: the spec's threads)"
     )
