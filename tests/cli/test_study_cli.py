@@ -226,3 +226,12 @@ def test_the_tradeoff_line_names_the_recipe_and_its_saving() -> None:
     line = tradeoff_line(none)
     assert "no recipe within 5% of run/ddpm-1000-b1; closest run/ddim-20-b1: " in line
     assert "HU Wasserstein 12 % above; 97% less CO2e" in line and "\n" not in line
+
+
+def test_dry_run_says_what_the_tradeoff_stage_sweeps(capsys) -> None:
+    code, out, _ = run_main(["study", "--preset", "paper", "--dry-run"], capsys)
+    assert code == 0
+    line = out.splitlines()[-1]
+    assert line.startswith("# then the tradeoff stage: its own 3D 256x256x192 medium model")
+    assert "objectives ddpm, rflow" in line and "batches 1, 4, 16" in line
+    assert yaml.safe_load(out)["tradeoff"]["objectives"] == ["ddpm", "rflow"]

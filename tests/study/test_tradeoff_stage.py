@@ -263,3 +263,69 @@ def test_the_stage_runs_as_a_slurm_job_after_the_quality_job(tmp_path, monkeypat
     assert not outcome.failed, outcome.failed
     (call,) = sweep_calls(tmp_path / "out")
     assert call["quality_done"] and call["pid"] != os.getpid()
+
+
+def test_the_quick_preset_sweeps_its_quality_model_briefly() -> None:
+    from lpm.study.presets import preset_spec
+
+    spec = preset_spec("quick")
+    stage = spec.tradeoff
+    assert stage is not None and stage.setting is None and spec.quality is not None
+    assert stage.objectives == ["ddpm"] and stage.samplers == ["ddim"]
+    assert stage.steps == [200, 50, 20, 10] and stage.batches == [1, 16]
+    ref = stage.reference
+    assert (ref.sampler, ref.steps, ref.batch) == ("ddpm", 1000, 1)
+    assert stage.quality_samples >= 32 and stage.energy_steps <= 10
+
+
+def test_the_paper_preset_sweeps_its_own_3d_model_with_both_objectives() -> None:
+    from lpm.study.presets import preset_spec
+
+    spec = preset_spec("paper")
+    stage = spec.tradeoff
+    assert stage is not None and stage.setting is not None
+    assert stage.setting.dims == 3 and stage.setting.size_tuple() == (256, 256, 192)
+    assert stage.setting.size_tuple() in spec.sizes_for(3)
+    assert stage.setting.model == spec.base_model()
+    assert stage.objectives == ["ddpm", "rflow"] and stage.samplers is None
+    assert stage.steps == [1000, 500, 200, 100, 50, 20, 10] and stage.batches == [1, 4, 16]
+    assert stage.tolerance == 0.05
+
+
+def test_an_own_setting_trains_its_autoencoder_and_a_model_per_objective(
+    tmp_path, monkeypatch
+) -> None:
+    from tests.study.fake_tradeoff import sweep_calls
+
+    from lpm.study import tradeoff_stage
+
+    trained: list = []
+    monkeypatch.setattr(
+        tradeoff_stage, "train_twin", lambda cfg: trained.append(cfg) or _fake_run(cfg.out)
+    )
+    monkeypatch.setattr(
+        tradeoff_stage,
+        "train_stage_autoencoder",
+        lambda cfg: trained.append(cfg) or _fake_ae(cfg.out),
+    )
+    own = {"dims": 2, "size": 16, "autoencoder_iterations": 3, "train_iterations": 2}
+    spec = spec_from_dict(
+        {**GRID, "tradeoff": {**TINY_TRADEOFF, "setting": own, "objectives": ["ddpm", "rflow"]}}
+    )
+    outcome = _run(spec, tmp_path)
+    assert not outcome.failed, outcome.failed
+    work = tmp_path / "tradeoff" / "work"
+    assert [c.out for c in trained] == [work / "autoencoder", work / "ddpm", work / "rflow"]
+    assert trained[0].iterations == 3 and [c.objective for c in trained[1:]] == ["ddpm", "rflow"]
+    assert sweep_calls(tmp_path)[0]["runs"] == [str(work / "ddpm"), str(work / "rflow")]
+
+
+def _fake_run(out: Path) -> None:
+    out.mkdir(parents=True)
+    (out / "ldm.pt").write_bytes(b"x")
+    (out / "summary.json").write_text("{}")
+
+
+def _fake_ae(out: Path) -> None:
+    out.mkdir(parents=True)
+    (out / "autoencoder.pt").write_bytes(b"x")

@@ -142,6 +142,22 @@ def quality_line(record: Any) -> str:
     return " ".join(parts)
 
 
+def stage_plan(spec: Any) -> str:
+    """What the tradeoff stage sweeps, for --dry-run."""
+    stage = spec.tradeoff
+    setting = stage.setting or spec.quality
+    size = "x".join(str(n) for n in setting.size_tuple())
+    where = "its own" if stage.setting is not None else "the quality stage's"
+    samplers = ", ".join(stage.samplers) if stage.samplers else "every sampler that fits"
+    ref = stage.reference
+    return (
+        f"{where} {setting.dims}D {size} {setting.model} model, objectives "
+        f"{', '.join(stage.objectives)}; {samplers} at steps "
+        f"{', '.join(map(str, stage.steps))}, batches {', '.join(map(str, stage.batches))}; "
+        f"reference {ref.sampler} {ref.steps} steps, batch {ref.batch}"
+    )
+
+
 def tradeoff_line(summary: Any) -> str:
     """One line on the tradeoff stage: the recommended recipe and its saving, or the closest."""
     tol = f"{summary.tolerance:.0%}"
@@ -193,6 +209,8 @@ def study(
         typer.echo(f"# {len(scs)} scenarios in {len(jobs(spec))} measured runs:")
         for sc in scs:
             typer.echo(f"#   {sc.scenario_id}")
+        if spec.tradeoff is not None:
+            typer.echo(f"# then the tradeoff stage: {stage_plan(spec)}")
         return
     if out is None:
         raise LpmError("give the study directory with --out DIR")

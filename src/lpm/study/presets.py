@@ -45,6 +45,48 @@ QUICK_QUALITY: dict[str, Any] = {
     "sampler": "ddim",
 }
 
+# The tradeoff stage of each preset: the energy-quality sweep of synthesis recipes
+# (lpm.study.tradeoff). The sweep adds the reference (DDPM, 1000 steps) at every batch.
+PAPER_TRADEOFF: dict[str, Any] = {
+    # The paper's 3D 256x256x192 model (medium, its base model), trained by the stage
+    # itself for each objective (DDPM noise schedule and rectified flow) on one autoencoder;
+    # every sampler that fits, the steps and batches (a batch that does not fit in
+    # memory is recorded failed and the sweep goes on).
+    "setting": {
+        "dims": 3,
+        "size": "256x256x192",
+        "model": "medium",
+        "autoencoder_iterations": 5000,
+        "train_iterations": 20_000,
+        "batch_size": 2,
+        "lr": 1e-4,
+    },
+    "objectives": ["ddpm", "rflow"],
+    "samplers": None,
+    "steps": [1000, 500, 200, 100, 50, 20, 10],
+    "batches": [1, 4, 16],
+    "quality_samples": 50,
+    "energy_steps": 20,
+    "energy_batches": 2,
+    "tolerance": 0.05,
+    "reference": {"sampler": "ddpm", "steps": 1000, "batch": 1},
+}
+
+QUICK_TRADEOFF: dict[str, Any] = {
+    # The quality stage's 2D 32² model: DDIM at 200/50/20/10 steps against DDPM 1000, at
+    # batches 1 and 16 (MEASURED_QUICK_SWEEP on one CPU thread).
+    "objectives": ["ddpm"],
+    "samplers": ["ddim"],
+    "steps": [200, 50, 20, 10],
+    "batches": [1, 16],
+    "quality_samples": 32,
+    "energy_steps": 10,
+    "energy_batches": 1,
+    "tolerance": 0.05,
+    "reference": {"sampler": "ddpm", "steps": 1000, "batch": 1},
+    "bootstrap": 50,
+}
+
 PAPER: dict[str, Any] = {
     "name": "paper",
     "design": "one_factor",
@@ -78,6 +120,7 @@ PAPER: dict[str, Any] = {
     "data": "phantom",
     "batch_size": 1,
     "quality": PAPER_QUALITY,
+    "tradeoff": PAPER_TRADEOFF,
 }
 
 QUICK: dict[str, Any] = {
@@ -116,6 +159,7 @@ QUICK: dict[str, Any] = {
     # each other at every small op and a step can take 100x longer (measured on 2 cores).
     "threads": 1,
     "quality": QUICK_QUALITY,
+    "tradeoff": QUICK_TRADEOFF,
 }
 
 PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER, "quick": QUICK}

@@ -129,9 +129,7 @@ def prepare_models(spec: StudySpec, out_dir: Path) -> dict[str, Path]:
                     "with --no-tradeoff"
                 )
     elif not (ae_dir / "autoencoder.pt").is_file():
-        from lpm.ldm import train_autoencoder
-
-        train_autoencoder(autoencoder_config(spec, setting, ae_dir))
+        train_stage_autoencoder(autoencoder_config(spec, setting, ae_dir))
     for objective, run in runs.items():
         if stage.setting is None and objective == "ddpm":
             continue
@@ -146,6 +144,13 @@ def train_twin(config: Any) -> None:
     from lpm.ldm import train_ldm
 
     train_ldm(config)
+
+
+def train_stage_autoencoder(config: Any) -> None:
+    """Train the autoencoder of the stage's own setting."""
+    from lpm.ldm import train_autoencoder
+
+    train_autoencoder(config)
 
 
 def make_sweep(spec: StudySpec) -> Any:
