@@ -329,3 +329,26 @@ def _fake_run(out: Path) -> None:
 def _fake_ae(out: Path) -> None:
     out.mkdir(parents=True)
     (out / "autoencoder.pt").write_bytes(b"x")
+
+
+@pytest.mark.slow
+def test_the_real_stage_sweeps_the_quality_model_and_an_rflow_twin(tmp_path) -> None:
+    from tests.study.fake_measure import fake_measure
+
+    from lpm.results import read_tradeoff
+    from lpm.study.runner import run_study
+
+    spec = spec_from_dict(_spec(objectives=["ddpm", "rflow"], samplers=["ddim", "rflow"]))
+    outcome = run_study(spec, tmp_path, measure=fake_measure, progress=False)
+    assert not outcome.failed, outcome.failed
+    summary = outcome.tradeoff
+    assert summary is not None and summary.reference == "ddpm/ddpm-4-b1"
+    assert [(r.label, r.objective) for r in summary.runs] == [("ddpm", "ddpm"), ("rflow", "rflow")]
+    points, _ = read_tradeoff(tmp_path / "tradeoff")
+    ids = {p.point_id for p in points}
+    assert {"ddpm/ddim-2-b2", "ddpm/ddpm-4-b1", "rflow/rflow-4-b2"} <= ids
+    assert all(p.ok for p in points), [p.error for p in points if not p.ok]
+    assert (tmp_path / "quality" / "work" / "ddpm" / "ldm.pt").is_file()  # kept for the sweep
+    assert not list((tmp_path / "quality").rglob("checkpoints/*.pt"))
+    again = run_study(spec, tmp_path, measure=fake_measure, progress=False)
+    assert again.tradeoff == summary  # finished: not run again
