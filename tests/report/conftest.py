@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.report.synthetic import failed_record, one_factor_records, write_results, write_spec
+from tests.report.tradeoff_synthetic import write_tradeoff
 
 EVIL = "<script>alert('xss')</script>"
+#: The one point of the session study's sweep that failed.
+FAILED_POINT = "ddpm/ddim-20-b16"
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +26,7 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_results(study, records)
     write_spec(study, name=f"demo {EVIL}")
     write_quality(study, sample_name=f"{EVIL}.nii.gz")
+    write_tradeoff(study, failed=(FAILED_POINT,), error=f"{EVIL} out of memory")
     return study
 
 

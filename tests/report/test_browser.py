@@ -47,9 +47,10 @@ def test_report_renders_in_headless_chromium(built) -> None:
             browser.close()
     assert errors == []
     assert dialogs == []  # the injected <script> in the results never ran
-    assert len(widths) == 8  # 6 figures, the quality montage and its closest pair
+    assert len(widths) == 9  # 7 figures (Fig. 5 too), the quality montage and its closest pair
     assert all(w > 0 for w in widths), widths
     assert title.startswith("lpm footprint study: demo")
     assert "The paper's claims and this run" in headings
     assert "What the samples are worth" in headings
+    assert "How to cut it" in headings
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000

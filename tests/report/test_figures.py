@@ -17,6 +17,7 @@ EXPECTED_NAMES = (
     "fig3b_months",
     "fig4a_processes",
     "fig4b_steps",
+    "fig5_tradeoff",
 )
 
 

@@ -67,7 +67,7 @@ def tables(html: str) -> list[dict]:
 def test_report_is_self_contained(built) -> None:
     html = built.html.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
-    assert html.count('<img src="data:image/png;base64,') == 8  # 6 figures, montage, pair
+    assert html.count('<img src="data:image/png;base64,') == 9  # 7 figures, montage, pair
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html.lower()
     assert "<link" not in html.lower()
@@ -107,7 +107,7 @@ def test_every_energy_cell_carries_its_provenance(built) -> None:
                 continue
             for row in table["rows"]:
                 cell = row[col]
-                if cell.strip() in ("–", ""):
+                if cell.strip() in ("–", "", "failed"):  # no energy (a failed sweep point)
                     continue
                 assert 'class="prov prov-estimated"' in cell, (table["heading"], header, cell)
                 checked += 1
@@ -123,7 +123,7 @@ def test_claims_are_grouped_by_basis_and_only_measured_ones_judged(built) -> Non
         t["heading"]: t for t in tables(html) if t["heading"].startswith(("Measured", "From"))
     }
     assert list(groups) == [
-        "Measured on this run (15)",
+        "Measured on this run (17)",  # 15 + the 200-step claim on the sweep (energy, quality)
         "From the packaged tables (2)",
         "From a model (1)",
     ]

@@ -34,6 +34,7 @@ from lpm.report.scenarios import (
     sort_key,
 )
 from lpm.report.sources import Backtest, read_backtest
+from lpm.report.tradeoff import TradeoffAnalysis, analyze_tradeoff
 from lpm.results import QualityRecord, read_quality_record
 
 SETTINGS = ("dims", "size", "model", "processes", "sampler", "steps")
@@ -163,6 +164,7 @@ class Analysis:
     base: PhaseFootprint | None = None
     backtest: Backtest | None = None
     quality: QualityRecord | None = None
+    tradeoff: TradeoffAnalysis | None = None
 
     @property
     def ok(self) -> tuple[ScenarioFootprint, ...]:
@@ -696,6 +698,12 @@ def analyze(
     except LpmError as exc:
         quality = None
         notes.append(f"the quality record could not be read: {exc}")
+    try:
+        tradeoff = analyze_tradeoff(study_dir)
+    except LpmError as exc:
+        tradeoff = None
+        notes.append(f"the energy–quality sweep could not be read: {exc}")
+    notes += tradeoff.notes if tradeoff else ()
     pues = {fp.pue for i in scen for fp in (i.training, i.synthesis) if fp is not None}
     return Analysis(
         study_dir=study_dir,
@@ -718,4 +726,5 @@ def analyze(
         base=base,
         backtest=backtest,
         quality=quality,
+        tradeoff=tradeoff,
     )

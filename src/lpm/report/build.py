@@ -10,6 +10,7 @@ from lpm.report.analysis import Analysis, analyze
 from lpm.report.claims import Claim, compute_claims
 from lpm.report.figures import FigureResult, make_figures
 from lpm.report.page import render
+from lpm.report.tradeoff_figure import tradeoff_figures
 
 REPORT_FILENAME = "report.html"
 FIGURES_DIRNAME = "figures"
@@ -26,7 +27,8 @@ class ReportOutput:
 
 
 def build_report(study_dir: str | Path, *, backtest_path: str | Path | None = None) -> ReportOutput:
-    """Write ``DIR/figures/*.png|pdf`` and ``DIR/report.html`` from ``DIR/results.jsonl``.
+    """Write ``DIR/figures/*.png|pdf`` and ``DIR/report.html`` from ``DIR/results.jsonl``
+    (and Fig. 5 and "How to cut it" from ``DIR/tradeoff/`` when the study swept).
 
     ``backtest_path`` replaces the packaged prediction backtest. Raises LpmError if the
     directory or its results are missing or hold no result.
@@ -35,6 +37,7 @@ def build_report(study_dir: str | Path, *, backtest_path: str | Path | None = No
     analysis = analyze(study_dir, backtest_path=backtest_path)
     claims = compute_claims(analysis)
     figures = make_figures(analysis, study_dir / FIGURES_DIRNAME)
+    figures += tradeoff_figures(analysis, study_dir / FIGURES_DIRNAME)  # Fig. 5: the sweep
     html = render(analysis, claims, figures)
     out = study_dir / REPORT_FILENAME
     atomic_write_text(out, html)

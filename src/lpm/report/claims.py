@@ -46,6 +46,7 @@ from lpm.report.claim import (  # noqa: F401  (re-exported: the names of lpm.rep
 )
 from lpm.report.claim import j_text as _j
 from lpm.report.claim import kg_text as _kg
+from lpm.report.claims_tradeoff import tradeoff_claims
 from lpm.report.scenarios import Scenario, SynthesisMeasurement
 from lpm.report.sources import Backtest
 from lpm.sizes import size_label
@@ -710,6 +711,7 @@ def compute_claims(analysis: Analysis) -> tuple[Claim, ...]:
     claims.append(_synthesis_vs_training(ctx))
     claims += [_model_size(ctx, "training"), _model_size(ctx, "synthesis")]
     claims += [_regions(ctx), _months(ctx), _processes(ctx), _steps(ctx)]
+    claims += tradeoff_claims(analysis)  # the steps claim on the sweep, quality beside it
     claims += [
         _absolute(ctx, phase, dims) for phase in ("training", "synthesis") for dims in (2, 3)
     ]

@@ -40,6 +40,7 @@ from lpm.report.html import table as _table
 from lpm.report.quality import quality_section
 from lpm.report.scenarios import PhaseEnergy, SynthesisMeasurement
 from lpm.report.sources import equivalents_constants, pue_constants, source_title
+from lpm.report.tradeoff_section import tradeoff_section
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
@@ -525,6 +526,7 @@ def render(
         _location_table(analysis.months, "month"),
         "<h2 id='quality'>What the samples are worth</h2>",
         quality_section(analysis.study_dir, analysis.quality),
+        tradeoff_section(analysis, claims),  # empty without a sweep
         "<h2 id='hardware'>Hardware</h2>",
         _hardware(analysis),
         "<h2 id='method'>What was measured and what estimated</h2>",

@@ -1,0 +1,390 @@
+"""The study's energy–quality sweep as the report reads it (``DIR/tradeoff/``).
+
+``DIR/tradeoff/tradeoff.jsonl`` (one :class:`~lpm.results.TradeoffPoint` per recipe: run ×
+sampler × steps × batch) and ``tradeoff.json`` (the :class:`~lpm.results.TradeoffSummary`:
+reference, tolerance, points within it, fronts, recommended recipe, break-even), both
+written by lpm.study's sweep. The report recomputes none of the sweep's conclusions; it
+adds what only the report shows: training + synthesis CO2e per point (the run's training
+footprint plus the point's synthesis of ``target_samples``), its Pareto front, the quality
+of one point next to another with the sweep's tolerance, and the paper's 200-vs-1000-step
+pair taken from the sweep. A study without the folder (every study before issue 11) reads
+as None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lpm.provenance import Provenance
+from lpm.report import paper
+from lpm.results import (
+    TRADEOFF_DIR,
+    QualityMetricRecord,
+    QualityRecord,
+    TradeoffPoint,
+    TradeoffRun,
+    TradeoffSummary,
+    read_tradeoff,
+)
+from lpm.sizes import size_label
+
+#: The judged fidelity metrics when the sweep has no summary yet (the sweep's defaults).
+DEFAULT_METRICS = ("hu_wasserstein", "tissue_fraction_l1", "frechet_distance")
+#: The metric of Fig. 5's main panel when the sweep judged it.
+MAIN_METRIC = "hu_wasserstein"
+#: Metrics shown beside the judged ones (never judged).
+BESIDE_METRICS = ("ms_ssim", "copy_rate")
+#: The paper's steps pair (§3.4: 200 instead of 1000 steps).
+LOW_STEPS, HIGH_STEPS = 200, 1000
+DEFAULT_TOLERANCE = 0.05
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def score(record: QualityMetricRecord) -> float | None:
+    """A metric as a lower-is-better number (the sweep's rule): ``lower`` its value,
+    ``higher`` minus it, ``closer_to_floor`` its distance to the floor."""
+    if not _finite(record.value):
+        return None
+    if record.better == "higher":
+        return -record.value
+    if record.better == "closer_to_floor" and _finite(record.floor):
+        return abs(record.value - record.floor)  # type: ignore[operator]
+    return record.value
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One quality metric of a point next to a base point (the reference, or 1000 steps).
+
+    ``limit`` is the worst value still within tolerance (lower-better: ``base + tolerance
+    × |base|``); ``within`` is None when either point lacks the metric.
+    """
+
+    name: str
+    base: QualityMetricRecord | None
+    other: QualityMetricRecord | None
+    tolerance: float
+    judged: bool
+
+    @property
+    def excess(self) -> float | None:
+        """How much worse than the base, relative to |base| (0.05 = 5 % worse)."""
+        if self.base is None or self.other is None:
+            return None
+        b, o = score(self.base), score(self.other)
+        if b is None or o is None:
+            return None
+        if b == 0:
+            return 0.0 if o <= 0 else math.inf
+        return (o - b) / abs(b)
+
+    @property
+    def change(self) -> float | None:
+        """The relative change of the value itself: (other − base) / |base|."""
+        if self.base is None or self.other is None or not self.base.value:
+            return None
+        return (self.other.value - self.base.value) / abs(self.base.value)
+
+    @property
+    def limit(self) -> float | None:
+        """The worst value of ``other`` within tolerance (lower- and higher-better)."""
+        if self.base is None or not _finite(self.base.value):
+            return None
+        margin = self.tolerance * abs(self.base.value)
+        if self.base.better == "higher":
+            return self.base.value - margin
+        if self.base.better == "lower":
+            return self.base.value + margin
+        return None
+
+    @property
+    def within(self) -> bool | None:
+        e = self.excess
+        return None if e is None else e <= self.tolerance + 1e-12
+
+    @property
+    def ci_overlap(self) -> bool | None:
+        """True when the two 95 % intervals overlap (the change may be noise)."""
+        if self.base is None or self.other is None:
+            return None
+        lo = max(self.base.ci_low, self.other.ci_low)
+        hi = min(self.base.ci_high, self.other.ci_high)
+        if not (_finite(lo) and _finite(hi)):
+            return None
+        return lo <= hi
+
+
+@dataclass(frozen=True)
+class StepsCheck:
+    """The paper's 200-vs-1000-step comparison from two points of the sweep.
+
+    Same run, sampler and batch; ``saving`` is 1 − CO2e(200) / CO2e(1000) of the
+    synthesis of ``target_samples`` (± from both points' spread); ``quality`` the judged
+    metrics at 200 steps next to 1000 steps, with the sweep's tolerance.
+    """
+
+    low: TradeoffPoint
+    high: TradeoffPoint
+    saving: float
+    saving_std: float
+    quality: tuple[MetricChange, ...]
+    choice: str
+
+    @property
+    def kept(self) -> bool | None:
+        """Every judged metric within tolerance (None: no judged metric on both)."""
+        found = [m.within for m in self.quality if m.judged and m.within is not None]
+        return all(found) if found else None
+
+    @property
+    def lost(self) -> tuple[MetricChange, ...]:
+        return tuple(m for m in self.quality if m.judged and m.within is False)
+
+
+@dataclass(frozen=True)
+class TradeoffAnalysis:
+    """The sweep of one study: its points and summary, with the report's additions."""
+
+    directory: Path
+    points: tuple[TradeoffPoint, ...]
+    summary: TradeoffSummary | None
+    steps_check: StepsCheck | None
+    steps_missing: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> tuple[TradeoffPoint, ...]:
+        return tuple(p for p in self.points if p.ok and _finite(p.synthesis_co2e_kg))
+
+    @property
+    def failed(self) -> tuple[TradeoffPoint, ...]:
+        return tuple(p for p in self.points if not p.ok)
+
+    @property
+    def runs(self) -> dict[str, TradeoffRun]:
+        return {r.label: r for r in self.summary.runs} if self.summary else {}
+
+    @property
+    def tolerance(self) -> float:
+        return self.summary.tolerance if self.summary else DEFAULT_TOLERANCE
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The judged metrics (the summary's; before it exists, the sweep's defaults)."""
+        return tuple(self.summary.metrics) if self.summary else DEFAULT_METRICS
+
+    @property
+    def target_samples(self) -> int:
+        if self.summary:
+            return self.summary.target_samples
+        return self.points[0].target_samples if self.points else 10_000
+
+    def point(self, point_id: str | None) -> TradeoffPoint | None:
+        return next((p for p in self.points if p.point_id == point_id), None)
+
+    @property
+    def reference(self) -> TradeoffPoint | None:
+        return self.point(self.summary.reference) if self.summary else None
+
+    @property
+    def recommended(self) -> TradeoffPoint | None:
+        return self.point(self.summary.recommended) if self.summary else None
+
+    @property
+    def closest(self) -> TradeoffPoint | None:
+        return self.point(self.summary.closest) if self.summary else None
+
+    @property
+    def main_metric(self) -> str:
+        """Fig. 5's main metric: HU Wasserstein if judged and measured, else the first."""
+        shown = self.shown_metrics
+        return MAIN_METRIC if MAIN_METRIC in shown else (shown[0] if shown else MAIN_METRIC)
+
+    @property
+    def shown_metrics(self) -> tuple[str, ...]:
+        """The judged metrics that some ok point has a value of."""
+        return tuple(m for m in self.metrics if any(m in p.quality for p in self.ok))
+
+    @property
+    def provenance(self) -> Provenance | None:
+        provs = [p.provenance for p in self.ok]
+        return Provenance.combine(provs) if provs else None
+
+    def within(self, point: TradeoffPoint) -> bool:
+        return bool(self.summary) and point.point_id in self.summary.within  # type: ignore[union-attr]
+
+    @property
+    def best_total(self) -> TradeoffPoint | None:
+        """The point within tolerance of lowest training + synthesis CO2e (None: none)."""
+        pool = [p for p in self.ok if self.within(p) and self.total_co2e(p) is not None]
+        return min(pool, key=lambda p: (self.total_co2e(p), p.point_id)) if pool else None
+
+    def train_co2e(self, point: TradeoffPoint) -> float | None:
+        run = self.runs.get(point.run)
+        return run.train_co2e_kg if run is not None else None
+
+    def total_co2e(self, point: TradeoffPoint) -> float | None:
+        """Training of the point's run + synthesis of ``target_samples`` (kg CO2e)."""
+        train, synth = self.train_co2e(point), point.synthesis_co2e_kg
+        if not point.ok or not _finite(train) or not _finite(synth):
+            return None
+        return train + synth  # type: ignore[operator]
+
+    def synthesis_front(self, metric: str) -> tuple[TradeoffPoint, ...]:
+        """The sweep's Pareto front of synthesis CO2e vs ``metric`` (the report's own
+        when the summary has none, e.g. a sweep still running)."""
+        if self.summary and metric in self.summary.fronts:
+            found = (self.point(i) for i in self.summary.fronts[metric])
+            return tuple(p for p in found if p is not None)
+        return pareto(self.ok, lambda p: p.synthesis_co2e_kg, metric)
+
+    def total_front(self, metric: str) -> tuple[TradeoffPoint, ...]:
+        """The Pareto front of training + synthesis CO2e vs ``metric`` (the report's)."""
+        return pareto(self.ok, self.total_co2e, metric)
+
+    def compare(self, point: TradeoffPoint, base: TradeoffPoint) -> tuple[MetricChange, ...]:
+        """The judged metrics, then those beside them, of ``point`` next to ``base``."""
+        names = list(self.metrics) + [m for m in BESIDE_METRICS if m not in self.metrics]
+        out = []
+        for name in names:
+            b, o = base.quality.get(name), point.quality.get(name)
+            if b is None and o is None:
+                continue
+            out.append(MetricChange(name, b, o, self.tolerance, name in self.metrics))
+        return tuple(out)
+
+
+def pareto(
+    points: Iterable[TradeoffPoint], cost: Callable[[TradeoffPoint], float | None], metric: str
+) -> tuple[TradeoffPoint, ...]:
+    """The points no other point beats on both ``cost`` and ``metric`` (lower better),
+    by increasing cost; equal points are all on it, points lacking a value left out."""
+    scored = []
+    for p in points:
+        c, record = cost(p), p.quality.get(metric)
+        m = score(record) if record is not None else None
+        if _finite(c) and m is not None:
+            scored.append((c, m, p))
+    front = [
+        (c, m, p)
+        for c, m, p in scored
+        if not any(c2 <= c and m2 <= m and (c2 < c or m2 < m) for c2, m2, _ in scored)
+    ]
+    front.sort(key=lambda t: (t[0], t[1], t[2].point_id))
+    return tuple(p for _, _, p in front)
+
+
+def _ratio_std(a: float, sa: float, b: float, sb: float) -> float:
+    """The spread of a / b from the spreads of a and b (independent)."""
+    if a <= 0 or b <= 0:
+        return 0.0
+    return (a / b) * math.hypot(sa / a, sb / b)
+
+
+def _steps_check(
+    points: Sequence[TradeoffPoint], summary: TradeoffSummary | None, metrics: Sequence[str]
+) -> tuple[StepsCheck | None, str]:
+    """The 200- and 1000-step points of one run, sampler and batch (DDPM first, else
+    the reference's sampler; the reference's run and batch first), or why there are none."""
+    ref_id = summary.reference if summary else ""
+    ref = next((p for p in points if p.point_id == ref_id), None)
+    samplers = ["ddpm"] + ([ref.sampler] if ref and ref.sampler != "ddpm" else [])
+    by_key: dict[tuple[str, str, int], dict[int, TradeoffPoint]] = {}
+    for p in points:
+        if p.sampler in samplers and p.steps in (LOW_STEPS, HIGH_STEPS):
+            by_key.setdefault((p.run, p.sampler, p.batch_size), {})[p.steps] = p
+    pairs = []
+    broken = []
+    for key, pair in by_key.items():
+        if len(pair) < 2:
+            continue
+        bad = [p for p in pair.values() if not p.ok or not _finite(p.synthesis_co2e_kg)]
+        if bad:
+            broken += [f"{p.point_id} failed ({p.error})" for p in bad]
+            continue
+        pairs.append((key, pair))
+    which = " or ".join(samplers)
+    if not pairs:
+        why = f"the sweep has no ok {LOW_STEPS}- and {HIGH_STEPS}-step points of {which} "
+        why += "at one batch size"
+        return None, why + (f" ({'; '.join(broken)})" if broken else "")
+
+    def rank(item: tuple[tuple[str, str, int], dict[int, TradeoffPoint]]) -> tuple:
+        (run, sampler, batch), _ = item
+        return (
+            samplers.index(sampler),
+            ref is None or run != ref.run,
+            ref is None or batch != ref.batch_size,
+            batch,
+            run,
+        )
+
+    (run, sampler, batch), pair = min(pairs, key=rank)
+    low, high = pair[LOW_STEPS], pair[HIGH_STEPS]
+    a, sa = low.synthesis_co2e_kg or 0.0, low.synthesis_co2e_kg_std or 0.0
+    b, sb = high.synthesis_co2e_kg or 0.0, high.synthesis_co2e_kg_std or 0.0
+    saving = 1.0 - a / b if b > 0 else math.nan
+    choice = (
+        f"{sampler} (the paper's sampler)"
+        if sampler == "ddpm"
+        else f"{sampler} (the reference's sampler; the sweep has no DDPM pair)"
+    )
+    choice += f", batch {batch}, run {run}"
+    tolerance = summary.tolerance if summary else DEFAULT_TOLERANCE
+    quality = tuple(
+        MetricChange(m, high.quality.get(m), low.quality.get(m), tolerance, True)
+        for m in metrics
+        if m in high.quality or m in low.quality
+    )
+    check = StepsCheck(low, high, saving, _ratio_std(a, sa, b, sb), quality, choice)
+    return check, ""
+
+
+def analyze_tradeoff(study_dir: str | Path) -> TradeoffAnalysis | None:
+    """The sweep in ``DIR/tradeoff/``, or None when the study has none.
+
+    A damaged record is an LpmError naming its file (the report turns it into a note).
+    """
+    directory = Path(study_dir) / TRADEOFF_DIR
+    if not directory.is_dir():
+        return None
+    points, summary = read_tradeoff(directory)
+    if not points and summary is None:
+        return None
+    notes = []
+    if summary is None:
+        notes.append(
+            f"the sweep in {directory} has {len(points)} point(s) but no summary "
+            "(tradeoff.json) yet: no reference, recommendation or break-even to show"
+        )
+    else:
+        ids = {p.point_id for p in points}
+        named = [summary.reference, summary.recommended, summary.closest, *summary.within]
+        missing = sorted({i for i in named if i and i not in ids})
+        if missing:
+            notes.append(
+                f"the sweep's summary names point(s) its tradeoff.jsonl lacks: {', '.join(missing)}"
+            )
+    metrics = tuple(summary.metrics) if summary else DEFAULT_METRICS
+    check, why = _steps_check(points, summary, metrics)
+    return TradeoffAnalysis(directory, tuple(points), summary, check, why, tuple(notes))
+
+
+def model_text(quality: QualityRecord | None, tr: TradeoffAnalysis) -> str:
+    """The swept model in words, next to the paper's ("2D 32² small model (…), not …")."""
+    paper_model = f"the paper's 3D {size_label(paper.PAPER_SIZES[3][-1])} model"
+    runs = ", ".join(
+        f"{r.label} ({r.objective}, {r.train_iterations:,} iterations)" for r in tr.runs.values()
+    )
+    if quality is not None:
+        s = quality.setting
+        what = f"the study's {s.dims}D {size_label(s.size)} {s.model} model"
+    else:
+        what = "the study's model"
+    return f"{what}{f' (runs: {runs})' if runs else ''}, not {paper_model}"

@@ -1,0 +1,389 @@
+"""The report's section "How to cut it": the study's energy–quality sweep in words.
+
+The recommended recipe (sampler, steps, batch) and what it saves against the reference
+(kg CO2e per ``target_samples`` samples and the paper's equivalents, synthesis alone and
+with training), the quality it keeps (each judged metric, reference vs recipe with CIs,
+and the tolerance), the break-even between runs, the paper's 200-step claim with quality
+beside it, the machine and provenance, and every point of the sweep (failed ones as
+failed). When no cheaper recipe is within tolerance it says which came closest and why.
+A study without a sweep has no section (empty string).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lpm.report.analysis import Analysis
+from lpm.report.claim import AGREES, DIFFERS, NOT_MEASURED, PROVENANCE_WORDS, Claim, hardware_text
+from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY
+from lpm.report.html import esc, num, prov_mark, table
+from lpm.report.tradeoff import (
+    HIGH_STEPS,
+    LOW_STEPS,
+    MetricChange,
+    TradeoffAnalysis,
+    model_text,
+)
+from lpm.results import QualityMetricRecord, TradeoffPoint
+
+HEADING = "<h2 id='tradeoff'>How to cut it</h2>"
+
+
+def _spread(value: float, std: float | None) -> str:
+    """'± 2 %': a spread relative to its value (empty when there is none)."""
+    if not std or not value:
+        return ""
+    return f" ± {100 * std / abs(value):.2g} %"
+
+
+def _kg(value: float | None, std: float | None = None, point: TradeoffPoint | None = None) -> str:
+    if value is None:
+        return "–"
+    return f"{num(value)} kg{_spread(value, std)}" + (prov_mark(point.provenance) if point else "")
+
+
+def _recipe(p: TradeoffPoint, several_runs: bool) -> str:
+    run = f" (run {esc(p.run)}, objective {esc(p.objective)})" if several_runs else ""
+    return f"{esc(p.sampler)}, {p.steps} steps, batch {p.batch_size}{run}"
+
+
+def _equivalents(kg: float) -> str:
+    from lpm.carbon import equivalents
+
+    eq = equivalents(abs(kg))
+    flight = f"{eq.flight_km:,.3g} km by plane" if eq.flight_km > 0 else "less than a flight"
+    return (
+        f"≈ {eq.car_km:,.3g} km by car, {eq.smartphone_charges:,.3g} phone charges, {flight}, "
+        f"{eq.tree_seedlings_10y:,.3g} tree seedlings grown for 10 years, "
+        f"{100 * eq.annual_budget_share:.2g} % of a person's annual budget "
+        f"({eq.annual_budget_kg:,.0f} kg)"
+    )
+
+
+def _value(rec: QualityMetricRecord | None) -> str:
+    if rec is None:
+        return "–"
+    unit = f" {esc(rec.unit)}" if rec.unit else ""
+    ci = "" if rec.ci_low != rec.ci_low else f"<br>[{num(rec.ci_low)} – {num(rec.ci_high)}]"
+    return f"{num(rec.value)}{unit}{ci}"
+
+
+def _within_cell(m: MetricChange) -> str:
+    if not m.judged:
+        return "not judged"
+    if m.within is None:
+        return "–"
+    return "<b>kept</b>" if m.within else "<b>lost</b>"
+
+
+def quality_table(changes: Sequence[MetricChange], base: str, other: str) -> str:
+    """Each metric of ``other`` next to ``base``: values with CIs, change, limit, kept."""
+    rows = []
+    for m in changes:
+        limit = m.limit
+        rows.append(
+            [
+                esc(m.name),
+                _value(m.base),
+                _value(m.other),
+                "–" if m.change is None else f"{100 * m.change:+.1f} %",
+                "–" if limit is None or not m.judged else num(limit),
+                _within_cell(m),
+                esc((m.base or m.other).better.replace("_", " ")),  # type: ignore[union-attr]
+            ]
+        )
+    headers = ["metric", f"{base} (95 % CI)", f"{other} (95 % CI)", "change", "tolerance limit",
+               "within tolerance", "better"]  # fmt: skip
+    return table(headers, rows, {1, 2, 3, 4})
+
+
+def _setting(analysis: Analysis, tr: TradeoffAnalysis) -> str:
+    ok = tr.ok
+    samplers = ", ".join(sorted({p.sampler for p in tr.points}))
+    steps = ", ".join(str(s) for s in sorted({p.steps for p in tr.points}, reverse=True))
+    batches = ", ".join(str(b) for b in sorted({p.batch_size for p in tr.points}))
+    prov = tr.provenance
+    hw = analysis.hardware()
+    machine = hardware_text(hw[0]) if hw else "the study's machine (no hardware on record)"
+    where = (
+        f"{esc(tr.summary.region)}, PUE {num(tr.summary.pue)}"
+        if tr.summary
+        else esc(ok[0].region if ok else "?")
+    )
+    intensity = ok[0].carbon_intensity_g_per_kwh if ok else None
+    g = f", {num(intensity)} g CO2e/kWh" if intensity is not None else ""
+    qs = sorted({p.quality_samples for p in ok})
+    quality_n = "/".join(map(str, qs)) or "?"
+    prov_text = (
+        f"{prov_mark(prov)} {esc(prov.value)} ({esc(PROVENANCE_WORDS[prov])})" if prov else "none"
+    )
+    return (
+        f"<p>The study swept {len(tr.points)} recipes (sampler {esc(samplers)} × steps "
+        f"{esc(steps)} × batch {esc(batches)}) of {esc(model_text(analysis.quality, tr))}. "
+        "A recipe's energy per sample is its fixed part plus steps × the energy per step, "
+        "both from a short sampling run at its sampler and batch, on this study's machine "
+        f"({esc(machine)}); its CO2e is for {tr.target_samples:,} samples at {where}{g}. Its "
+        f"quality is that of {quality_n} samples per run, sampler and steps, from the same "
+        "initial noise for every recipe, scored against held-out images (lower is better; "
+        "the batch does not change it). Energy: "
+        f"{prov_text}.</p>"
+        "<p class='note'>These numbers are for the study's small model on this machine, not "
+        "for the paper's 3D model on an A100: the absolute kg are tiny, and the ratios "
+        "between recipes are what carries over, if anything.</p>"
+    )
+
+
+def _runs(tr: TradeoffAnalysis) -> str:
+    if not tr.runs:
+        return ""
+    rows = [
+        [
+            esc(r.label),
+            esc(r.objective),
+            f"{r.train_iterations:,}",
+            "–"
+            if r.train_it_energy_kwh is None
+            else num(r.train_it_energy_kwh * 1000) + prov_mark(r.train_provenance),
+            "–"
+            if r.train_co2e_kg is None
+            else num(r.train_co2e_kg) + prov_mark(r.train_provenance),
+        ]
+        for r in tr.runs.values()
+    ]
+    headers = ["run", "objective", "training iterations", "training IT Wh", "training kg CO2e"]
+    return table(headers, rows, {2, 3, 4})
+
+
+def _nearest_cheaper(tr: TradeoffAnalysis, ref: TradeoffPoint) -> TradeoffPoint | None:
+    """The cheaper point of smallest worst excess over the judged metrics."""
+    cheaper = [p for p in tr.ok if (p.synthesis_co2e_kg or 0) < (ref.synthesis_co2e_kg or 0)]
+
+    def worst(p: TradeoffPoint) -> float:
+        found = [m.excess for m in tr.compare(p, ref) if m.judged and m.excess is not None]
+        return max(found) if found else float("inf")
+
+    def key(p: TradeoffPoint) -> tuple:
+        return (worst(p), p.synthesis_co2e_kg, p.point_id)
+
+    return min(cheaper, key=key) if cheaper else None
+
+
+def _saving_text(tr: TradeoffAnalysis, p: TradeoffPoint, ref: TradeoffPoint) -> str:
+    s = tr.summary
+    kg, frac = None, None
+    if s and p.point_id in (s.recommended, s.closest) and s.saving_co2e_kg is not None:
+        kg, frac = s.saving_co2e_kg, s.saving_fraction  # the sweep's own numbers
+    elif p.synthesis_co2e_kg is not None and ref.synthesis_co2e_kg:
+        kg = ref.synthesis_co2e_kg - p.synthesis_co2e_kg
+        frac = kg / ref.synthesis_co2e_kg
+    if kg is None:
+        return ""
+    pct = f" ({100 * frac:.1f} %)" if frac is not None else ""
+    n = f"{tr.target_samples:,}"
+    text = (
+        f"Synthesis of {n} samples: <b>{_kg(p.synthesis_co2e_kg, p.synthesis_co2e_kg_std, p)}"
+        f"</b> vs {_kg(ref.synthesis_co2e_kg, ref.synthesis_co2e_kg_std, ref)} for the "
+        f"reference: <b>{num(kg)} kg CO2e less per {n} samples{pct}</b>, {_equivalents(kg)}."
+    )
+    tp, tref = tr.total_co2e(p), tr.total_co2e(ref)
+    if tp is not None and tref is not None:
+        more = "less" if tp <= tref else "more"
+        change = f" ({100 * (1 - tp / tref):.1f} %)" if tref > 0 else ""
+        text += (
+            f" With the training of its run: {_kg(tp)} vs {_kg(tref)}, {num(abs(tref - tp))} "
+            f"kg {more}{change}."
+        )
+    return text
+
+
+def _recommendation(tr: TradeoffAnalysis) -> str:
+    s = tr.summary
+    if s is None:
+        return (
+            "<div class='note'>The sweep has not finished: no summary (tradeoff.json) yet, so "
+            "no reference, recommendation or break-even. Its points are below.</div>"
+        )
+    ref, rec, closest = tr.reference, tr.recommended, tr.closest
+    several = len(tr.runs) > 1
+    if ref is None or not ref.ok:
+        state = "is not among the sweep's points" if ref is None else f"failed ({ref.error})"
+        return (
+            f"<div class='note'>The reference {esc(s.reference)} {esc(state)}: nothing to judge "
+            f"the recipes against. {esc(s.why)}</div>"
+        )
+    paper_way = " (the paper's way)" if (ref.sampler, ref.steps, ref.batch_size) == (
+        "ddpm", HIGH_STEPS, 1) else ""  # fmt: skip
+    head = (
+        f"<p>Reference{paper_way}: {_recipe(ref, several)}; a recipe keeps its quality when "
+        f"every judged metric ({esc(', '.join(s.metrics))}) is within {100 * s.tolerance:g} "
+        "% of the reference's value.</p>"
+    )
+    if rec is not None and rec.point_id != ref.point_id:
+        return (
+            head
+            + f"<div class='note'><b>Recommended: {_recipe(rec, several)}</b>. "
+            + _saving_text(tr, rec, ref)
+            + f"</div><p class='small'>The sweep: {esc(s.why)}</p>"
+            + quality_table(tr.compare(rec, ref), "reference", "recommended")
+        )
+    near = closest or _nearest_cheaper(tr, ref)
+    if rec is not None:
+        lead = (
+            "No recipe that emits less than the reference keeps every judged metric within "
+            "tolerance, so the recipe to use is the reference itself."
+        )
+    else:
+        lead = "No recipe is within tolerance of the reference on every judged metric."
+    if near is None:
+        return head + f"<div class='note'>{lead} {esc(s.why)}</div>"
+    return (
+        head
+        + f"<div class='note'>{lead} <b>Closest: {_recipe(near, several)}</b>. "
+        + f"Why: {esc(s.why)}. Were it used: "
+        + _saving_text(tr, near, ref)
+        + "</div>"
+        + quality_table(tr.compare(near, ref), "reference", "closest")
+    )
+
+
+def _best_total(tr: TradeoffAnalysis) -> str:
+    best, rec = tr.best_total, tr.recommended
+    if best is None or rec is None or best.point_id == rec.point_id:
+        return ""
+    tb, trc = tr.total_co2e(best), tr.total_co2e(rec)
+    return (
+        f"<p>Counting training too, {_recipe(best, len(tr.runs) > 1)} is within tolerance "
+        f"and emits least for {tr.target_samples:,} samples: {_kg(tb)} with its training, vs "
+        f"{_kg(trc)} for the recommended recipe (see the break-even below).</p>"
+    )
+
+
+def _break_even(tr: TradeoffAnalysis) -> str:
+    if tr.summary is None or not tr.summary.break_even:
+        return ""
+    items = []
+    for b in tr.summary.break_even:
+        if b.samples is None:
+            head = f"{esc(b.costlier_training)} does not pay back its training against "
+            head += f"{esc(b.cheaper_training)}"
+        else:
+            more = "beyond" if b.samples > tr.target_samples else "within"
+            head = (
+                f"<b>{esc(b.costlier_training)} pays back its costlier training against "
+                f"{esc(b.cheaper_training)} after {b.samples:,.0f} samples</b> ({more} the "
+                f"{tr.target_samples:,} samples counted here)"
+            )
+        items.append(f"<li>{head}: {esc(b.note)}</li>")
+    return (
+        "<h3>Break-even between runs</h3><p>Each run at its cheapest recipe within tolerance "
+        "(else its cheapest), in IT energy: the samples after which the run that trains "
+        f"costlier has saved its extra training.</p><ul>{''.join(items)}</ul>"
+    )
+
+
+def _verdict(claim: Claim) -> str:
+    css = {AGREES: "agrees", DIFFERS: "differs", NOT_MEASURED: "not-measured"}
+    return f'<span class="{css.get(claim.verdict, "no-verdict")}">{esc(claim.verdict)}</span>'
+
+
+def _steps(tr: TradeoffAnalysis, claims: Sequence[Claim]) -> str:
+    by_key = {c.key: c for c in claims}
+    parts = [
+        f"<h3 id='tradeoff-steps'>The paper's {LOW_STEPS}-step claim, with quality beside it</h3>"
+    ]
+    for key in (ENERGY_KEY, QUALITY_KEY):
+        c = by_key.get(key)
+        if c is None:
+            continue
+        parts.append(
+            f"<p><b>{esc(c.paper)}</b> — this sweep: {_verdict(c)} {esc(c.run)}.<br>"
+            f"<span class='small'>rule: {esc(c.rule)}. {esc(c.why)}</span></p>"
+        )
+    check = tr.steps_check
+    if check is not None:
+        parts.append(
+            quality_table(
+                tr.compare(check.low, check.high),
+                f"{HIGH_STEPS} steps",
+                f"{LOW_STEPS} steps",
+            )
+        )
+    return "".join(parts)
+
+
+def _cell(p: TradeoffPoint, value: float | None, std: float | None = None) -> str:
+    if not p.ok:
+        return "failed"
+    if value is None:
+        return "–"
+    return num(value) + _spread(value, std) + prov_mark(p.provenance)
+
+
+def _points(tr: TradeoffAnalysis) -> str:
+    metrics = list(tr.shown_metrics)
+    fronts = {p.point_id for m in metrics for p in tr.synthesis_front(m)}
+    ref = tr.summary.reference if tr.summary else None
+    rec = tr.summary.recommended if tr.summary else None
+    rows = []
+    order = sorted(tr.points, key=lambda p: (p.run, p.sampler, -p.steps, p.batch_size))
+    for p in order:
+        role = ["reference"] if p.point_id == ref else []
+        role += ["recommended"] if p.point_id == rec and rec != ref else []
+        role += ["front"] if p.point_id in fronts else []
+        role_cell = esc(", ".join(role)) if p.ok else f"<b>failed</b>: {esc(p.error)}"
+        quality = [
+            "failed" if not p.ok else num(p.metric(m)) if p.metric(m) is not None else "–"
+            for m in metrics
+        ]
+        rows.append(
+            [
+                esc(p.run),
+                esc(p.sampler),
+                str(p.steps),
+                str(p.batch_size),
+                _cell(p, p.energy_per_sample_j_mean, p.energy_per_sample_j_std),
+                _cell(p, p.synthesis_co2e_kg, p.synthesis_co2e_kg_std),
+                _cell(p, tr.total_co2e(p)),
+                *quality,
+                "failed" if not p.ok else "yes" if tr.within(p) else "no",
+                role_cell,
+            ]
+        )
+    n = f"{tr.target_samples:,}"
+    headers = ["run", "sampler", "steps", "batch", "J per sample", f"synthesis kg CO2e ({n})",
+               f"+ training kg CO2e ({n})", *metrics, "within tolerance",
+               "role (or error)"]  # fmt: skip
+    failed = len(tr.failed)
+    summary = f"All {len(tr.points)} recipes of the sweep" + (
+        f" ({failed} failed)" if failed else ""
+    )
+    return (
+        "<h3 id='tradeoff-points'>Every recipe</h3>"
+        f"<details><summary>{summary}</summary>"
+        + table(headers, rows, set(range(2, 7 + len(metrics))))
+        + "<p class='small'>front: on the Pareto front of synthesis CO2e vs one of the "
+        "judged metrics. A failed recipe has no numbers, only its error."
+        "</p></details>"
+    )
+
+
+def tradeoff_section(analysis: Analysis, claims: Sequence[Claim]) -> str:
+    """The section's HTML with its heading; empty for a study without a sweep."""
+    tr = analysis.tradeoff
+    if tr is None:
+        return ""
+    return (
+        HEADING
+        + _setting(analysis, tr)
+        + _runs(tr)
+        + _recommendation(tr)
+        + _best_total(tr)
+        + (
+            "<p>Fig. 5 (<a href='#fig5_tradeoff'>above</a>) shows every recipe.</p>"
+            if tr.ok
+            else ""
+        )
+        + _break_even(tr)
+        + _steps(tr, claims)
+        + _points(tr)
+    )
