@@ -74,7 +74,8 @@ PAPER_TRADEOFF: dict[str, Any] = {
 
 QUICK_TRADEOFF: dict[str, Any] = {
     # The quality stage's 2D 32² model: DDIM at 200/50/20/10 steps against DDPM 1000, at
-    # batches 1 and 16 (MEASURED_QUICK_SWEEP on one CPU thread).
+    # batches 1 and 16: 89 s of CPU on one thread (2026-12-01; two thirds of it the
+    # reference's 32 samples x 1000 steps), so the quick study stays within 10 minutes.
     "objectives": ["ddpm"],
     "samplers": ["ddim"],
     "steps": [200, 50, 20, 10],
