@@ -1,7 +1,8 @@
 """lpm.report: the study's analysis (the paper's comparisons), figures and HTML report.
 
 ``build_report(DIR)`` reads ``DIR/results.jsonl`` and ``DIR/spec.yaml`` (written by
-lpm.study) and writes ``DIR/figures/*.png|pdf`` and ``DIR/report.html``. It never runs a
+lpm.study), and ``DIR/quality/`` and ``DIR/tradeoff/`` when the study has them, and writes
+``DIR/figures/*.png|pdf`` and ``DIR/report.html``. It never runs a
 model; partial results give a partial report whose missing comparisons say "not measured".
 
 Names are imported on first use, so ``lpm.report.results`` (the reader lpm.study uses)
@@ -35,6 +36,12 @@ _EXPORTS = {
     "scenario_from_record": "scenarios",
     "Backtest": "sources",
     "read_backtest": "sources",
+    "StepsCheck": "tradeoff",
+    "TradeoffAnalysis": "tradeoff",
+    "analyze_tradeoff": "tradeoff",
+    "tradeoff_claims": "claims_tradeoff",
+    "fig5_tradeoff": "tradeoff_figure",
+    "tradeoff_figures": "tradeoff_figure",
 }
 
 __all__ = sorted(_EXPORTS)
