@@ -27,7 +27,7 @@ from lpm.ldm.diffusion import _build
 from lpm.ldm.networks import LDM_FILE
 from lpm.ldm.objectives import REGISTRY
 from lpm.ldm.runtime import Runtime
-from tests.cli_run import one_line_error
+from tests.cli_run import one_line_error, run_cli
 from tests.ldm.helpers import sim_meters, tiny_ldm
 
 
@@ -181,3 +181,20 @@ def test_rflow_resume_is_exact_and_another_objective_is_refused(tmp_path: Path, 
     assert losses[0] == losses[1] and len(losses[0]) == 3
     with pytest.raises(LpmError, match="objective=rflow, not ddpm"):
         tiny_ldm(tmp_path / "resumed", ae2d, objective="ddpm", iterations=4)
+
+
+def test_cli_trains_rflow_and_refuses_an_unknown_objective(
+    tmp_path: Path, ae2d: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rf"
+    code, stdout, err = run_cli(
+        ["train", "--dims", "2", "--size", "32", "--autoencoder", str(ae2d),
+         "--objective", "rflow", "--iterations", "1", "--n-items", "4", "--no-progress",
+         "--interval-s", "0.1", "--out", str(out)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "MSE loss (rflow velocity)" in stdout
+    assert run_objective(out) == "rflow"
+    line = one_line_error(["train", "--dims", "2", "--objective", "edm"], capsys)
+    assert "objective" in line and "rflow" in line
