@@ -235,3 +235,25 @@ def test_dry_run_says_what_the_tradeoff_stage_sweeps(capsys) -> None:
     assert line.startswith("# then the tradeoff stage: its own 3D 256x256x192 medium model")
     assert "objectives ddpm, rflow" in line and "batches 1, 4, 16" in line
     assert yaml.safe_load(out)["tradeoff"]["objectives"] == ["ddpm", "rflow"]
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-tradeoff"]])
+def test_no_tradeoff_reaches_the_runner_and_the_line_is_printed(
+    tmp_path: Path, monkeypatch, capsys, flag: list[str]
+) -> None:
+    from lpm.study import runner
+    from lpm.study.runner import StudyOutcome
+    from tests.results.tradeoff_factory import make_summary
+
+    seen: dict = {}
+
+    def fake_run_study(spec, out, **kw) -> StudyOutcome:
+        seen.update(kw)
+        summary = make_summary() if kw["tradeoff"] else None
+        return StudyOutcome(out_dir=Path(out), records=[], tradeoff=summary)
+
+    monkeypatch.setattr(runner, "run_study", fake_run_study)
+    argv = ["study", "--preset", "quick", "--out", str(tmp_path / "o"), *flag]
+    code, out, _ = run_main(argv, capsys)
+    assert code == 0 and seen["tradeoff"] is (not flag) and seen["quality"] is True
+    assert ("tradeoff: recommended run/ddim-50-b1" in out) is (not flag)
