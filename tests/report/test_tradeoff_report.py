@@ -17,6 +17,7 @@ from lpm.report.claims import compute_claims
 from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY
 from lpm.report.tradeoff_figure import fig5_tradeoff
 from lpm.report.tradeoff_section import tradeoff_section
+from lpm.report.tradeoff_steps import steps_check
 from lpm.results import TRADEOFF_DIR
 from tests.report.conftest import EVIL, FAILED_POINT, write_quality
 from tests.report.synthetic import record, write_results, write_spec
@@ -121,12 +122,15 @@ def test_200_step_claim_agrees_and_quality_kept(built) -> None:
     assert energy.basis is Basis.MEASURED and quality.basis is Basis.MEASURED
     expected = 100 * (1 - co2e(200, 1, 0.16) / co2e(1000, 1, 0.16))
     assert energy.value == pytest.approx(expected) and energy.verdict == AGREES
-    assert "ddpm, batch 1" in energy.run and "79.9" in energy.run
+    assert energy.run.startswith("ddpm 1000 vs 200 steps, batch 1: 0.278 kg at 1000 steps")
+    assert "79.9 ± 0.6 % less" in energy.run
     assert quality.verdict == DIFFERS  # kept: the paper's caution did not come true here
-    assert quality.run.startswith("quality kept: every judged metric (3) within 5 %")
+    assert quality.run.startswith(
+        "ddpm 1000 vs 200 steps, batch 1, quality kept: every judged metric (3) within 5 %"
+    )
     section = _section(built.html.read_text(encoding="utf-8"))
     assert "The paper's 200-step claim, with quality beside it" in section
-    steps = next(t for t in tables(section) if t["headers"][1] == "1000 steps (95 % CI)")
+    steps = next(t for t in tables(section) if t["headers"][1] == "ddpm 1000 steps (95 % CI)")
     assert {r[0]: r[5] for r in steps["rows"]}["hu_wasserstein"] == "<b>kept"
 
 
@@ -139,23 +143,39 @@ def test_200_step_claim_differs_and_quality_lost(tmp_path: Path) -> None:
     assert expected < 60
     assert energy.value == pytest.approx(expected) and energy.verdict == DIFFERS
     assert quality.verdict == AGREES
-    assert quality.run.startswith("quality compromised on 3 of 3 judged metrics")
+    assert "batch 1, quality compromised on 3 of 3 judged metrics" in quality.run
     assert "hu_wasserstein 20 HU" not in quality.run  # the synthetic metric has no unit
     assert "hu_wasserstein 20 [18–22] → 24.5 [22–26.9] (+22.4 %, lost: beyond 5 %)" in quality.run
 
 
-def test_the_pair_falls_back_to_another_batch_and_then_to_not_measured(tmp_path: Path) -> None:
+def test_the_pair_falls_back_to_another_batch_then_sampler_then_not_measured(
+    tmp_path: Path,
+) -> None:
     study = _study(tmp_path, failed=("ddpm/ddpm-200-b1",))
-    tr = analyze(study).tradeoff
-    assert tr.steps_check.low.point_id == "ddpm/ddpm-200-b4"
-    assert "batch 4" in tr.steps_check.choice
-    other = tmp_path / "other"
-    other.mkdir()
-    _study(other, failed=tuple(f"ddpm/ddpm-200-b{b}" for b in (1, 4, 16)))
-    claims = _claims(other)
+    check, _ = steps_check(analyze(study).tradeoff)
+    assert (check.low.point_id, check.high.point_id) == ("ddpm/ddpm-200-b4", "ddpm/ddpm-1000-b4")
+    assert check.same_sampler and "batch 4" in check.choice
+    # like the quick preset: DDPM only at 1000 steps, DDIM at 200
+    quick = tmp_path / "quick"
+    quick.mkdir()
+    _study(quick, runs=("ddpm",), failed=tuple(f"ddpm/ddpm-200-b{b}" for b in (1, 4, 16)))
+    claims = _claims(quick)
+    check, _ = steps_check(analyze(quick).tradeoff)
+    assert (check.low.point_id, check.high.point_id) == ("ddpm/ddim-200-b1", REFERENCE)
+    assert not check.same_sampler and "the sweep has no 200-step ddpm" in check.choice
+    assert claims[ENERGY_KEY].run.startswith("ddpm 1000 vs ddim 200 steps, batch 1")
+    assert claims[ENERGY_KEY].verdict == AGREES and claims[QUALITY_KEY].verdict == DIFFERS
+    # no 200-step point at all: not measured, with the failures named
+    none = tmp_path / "none"
+    none.mkdir()
+    gone = [f"ddpm/{s}-200-b{b}" for s in ("ddpm", "ddim") for b in (1, 4, 16)]
+    _study(none, failed=tuple(gone))
+    claims = _claims(none)
     assert claims[ENERGY_KEY].verdict == NOT_MEASURED
     assert "ddpm/ddpm-200-b1 failed (out of memory)" in claims[ENERGY_KEY].run
     assert claims[QUALITY_KEY].verdict == NOT_MEASURED
+    section = tradeoff_section(analyze(none), compute_claims(analyze(none)))
+    assert "not measured" in section
 
 
 def test_nothing_within_tolerance_names_the_closest_and_why(tmp_path: Path) -> None:

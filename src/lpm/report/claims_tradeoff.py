@@ -20,14 +20,8 @@ from lpm.report import paper
 from lpm.report.analysis import Analysis
 from lpm.report.claim import AGREES, DIFFERS, NOT_MEASURED, Basis, Claim, provenance_text
 from lpm.report.html import num
-from lpm.report.tradeoff import (
-    HIGH_STEPS,
-    LOW_STEPS,
-    MetricChange,
-    StepsCheck,
-    TradeoffAnalysis,
-    model_text,
-)
+from lpm.report.tradeoff import MetricChange, TradeoffAnalysis, model_text
+from lpm.report.tradeoff_steps import HIGH_STEPS, LOW_STEPS, StepsCheck, steps_check
 
 #: Margin of the saving's verdict, in percentage points around the paper's 80 %.
 SAVING_MARGIN_PCT = 10.0
@@ -62,15 +56,13 @@ def _rests_on(check: StepsCheck) -> tuple[Provenance, str]:
     )
 
 
-def _why(tr: TradeoffAnalysis, analysis: Analysis, extra: str) -> str:
-    return (
-        f"{extra}; model: {model_text(analysis.quality, tr)}; the pair: {tr.steps_check.choice}"
-        if tr.steps_check
-        else extra
-    )
+def _why(tr: TradeoffAnalysis, analysis: Analysis, check: StepsCheck, extra: str) -> str:
+    return f"{extra}; model: {model_text(analysis.quality, tr)}; the pair: {check.choice}"
 
 
-def _energy(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
+def _energy(
+    tr: TradeoffAnalysis, analysis: Analysis, check: StepsCheck | None, missing: str
+) -> Claim:
     expected = -paper.STEPS_CHANGE_PCT
     text = (
         f"{LOW_STEPS} instead of {HIGH_STEPS} inference steps reduce synthesis emissions by "
@@ -81,15 +73,14 @@ def _energy(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
         f"points of the paper's {expected:.0f} %"
     )
     topic = f"{LOW_STEPS} vs {HIGH_STEPS} steps, energy (sweep)"
-    check = tr.steps_check
     if check is None:
-        return Claim(ENERGY_KEY, topic, SECTION, text, f"not measured: {tr.steps_missing}",
+        return Claim(ENERGY_KEY, topic, SECTION, text, f"not measured: {missing}",
                      None, NOT_MEASURED, rule, "")  # fmt: skip
     pct, pct_std = 100 * check.saving, 100 * check.saving_std
     low, high = check.low, check.high
     fixed = (low.fixed_per_sample_j_mean or 0.0) / (low.energy_per_sample_j_mean or 1.0)
     run = (
-        f"{low.sampler}, batch {low.batch_size}: {num(high.synthesis_co2e_kg)} kg at "
+        f"{check.pair_text}: {num(high.synthesis_co2e_kg)} kg at "
         f"{HIGH_STEPS} steps vs {num(low.synthesis_co2e_kg)} kg at {LOW_STEPS} steps per "
         f"{low.target_samples:,} samples: {pct:.1f} ± {pct_std:.1f} % less "
         f"({num(high.energy_per_sample_j_mean)} vs {num(low.energy_per_sample_j_mean)} J per "
@@ -99,6 +90,7 @@ def _energy(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
     why = _why(
         tr,
         analysis,
+        check,
         "a sample's fixed part (noise, decoding, writing) does not shrink with the steps, so "
         f"the saving falls below {100 * (1 - LOW_STEPS / HIGH_STEPS):.0f} % by its share; "
         "the paper measured on an A100 GPU",
@@ -108,7 +100,9 @@ def _energy(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
                  basis=Basis.MEASURED, provenance=provenance, rests_on=rests_on)  # fmt: skip
 
 
-def _quality(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
+def _quality(
+    tr: TradeoffAnalysis, analysis: Analysis, check: StepsCheck | None, missing: str
+) -> Claim:
     tol = f"{100 * tr.tolerance:g} %"
     text = (
         f'{LOW_STEPS} instead of {HIGH_STEPS} steps come "albeit potentially compromising '
@@ -120,9 +114,8 @@ def _quality(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
         f"{HIGH_STEPS}-step value); differs (quality kept) if every judged metric stays within"
     )
     topic = f"{LOW_STEPS} vs {HIGH_STEPS} steps, image quality (sweep)"
-    check = tr.steps_check
     if check is None or check.kept is None:
-        what = tr.steps_missing if check is None else "no judged metric on both points"
+        what = missing if check is None else "no judged metric on both points"
         return Claim(QUALITY_KEY, topic, SECTION, text, f"not measured: {what}", None,
                      NOT_MEASURED, rule, "")  # fmt: skip
     judged = [m for m in check.quality if m.judged and m.excess is not None]
@@ -133,12 +126,13 @@ def _quality(tr: TradeoffAnalysis, analysis: Analysis) -> Claim:
         else f"quality compromised on {len(lost)} of {len(judged)} judged metrics "
         f"({', '.join(m.name for m in lost)})"
     )
-    run = f"{head}: " + "; ".join(metric_change_text(m) for m in judged)
+    run = f"{check.pair_text}, {head}: " + "; ".join(metric_change_text(m) for m in judged)
     verdict = DIFFERS if check.kept else AGREES
     noisy = [m.name for m in judged if m.ci_overlap]
     why = _why(
         tr,
         analysis,
+        check,
         f"quality of {check.low.quality_samples} samples per step count from the same initial "
         "noise, 95 % bootstrap CIs"
         + (f"; the CIs overlap on {', '.join(noisy)}, so that change may be noise" if noisy else "")
@@ -155,4 +149,5 @@ def tradeoff_claims(analysis: Analysis) -> tuple[Claim, ...]:
     tr = analysis.tradeoff
     if tr is None:
         return ()
-    return (_energy(tr, analysis), _quality(tr, analysis))
+    check, missing = steps_check(tr)
+    return (_energy(tr, analysis, check, missing), _quality(tr, analysis, check, missing))

@@ -6,15 +6,15 @@ reference, tolerance, points within it, fronts, recommended recipe, break-even),
 written by lpm.study's sweep. The report recomputes none of the sweep's conclusions; it
 adds what only the report shows: training + synthesis CO2e per point (the run's training
 footprint plus the point's synthesis of ``target_samples``), its Pareto front, the quality
-of one point next to another with the sweep's tolerance, and the paper's 200-vs-1000-step
-pair taken from the sweep. A study without the folder (every study before issue 11) reads
+of one point next to another with the sweep's tolerance (the paper's 200-vs-1000-step pair
+is :mod:`lpm.report.tradeoff_steps`). A study without the folder (every study before issue 11) reads
 as None.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +37,6 @@ DEFAULT_METRICS = ("hu_wasserstein", "tissue_fraction_l1", "frechet_distance")
 MAIN_METRIC = "hu_wasserstein"
 #: Metrics shown beside the judged ones (never judged).
 BESIDE_METRICS = ("ms_ssim", "copy_rate")
-#: The paper's steps pair (§3.4: 200 instead of 1000 steps).
-LOW_STEPS, HIGH_STEPS = 200, 1000
 DEFAULT_TOLERANCE = 0.05
 
 
@@ -121,41 +119,12 @@ class MetricChange:
 
 
 @dataclass(frozen=True)
-class StepsCheck:
-    """The paper's 200-vs-1000-step comparison from two points of the sweep.
-
-    Same run, sampler and batch; ``saving`` is 1 − CO2e(200) / CO2e(1000) of the
-    synthesis of ``target_samples`` (± from both points' spread); ``quality`` the judged
-    metrics at 200 steps next to 1000 steps, with the sweep's tolerance.
-    """
-
-    low: TradeoffPoint
-    high: TradeoffPoint
-    saving: float
-    saving_std: float
-    quality: tuple[MetricChange, ...]
-    choice: str
-
-    @property
-    def kept(self) -> bool | None:
-        """Every judged metric within tolerance (None: no judged metric on both)."""
-        found = [m.within for m in self.quality if m.judged and m.within is not None]
-        return all(found) if found else None
-
-    @property
-    def lost(self) -> tuple[MetricChange, ...]:
-        return tuple(m for m in self.quality if m.judged and m.within is False)
-
-
-@dataclass(frozen=True)
 class TradeoffAnalysis:
     """The sweep of one study: its points and summary, with the report's additions."""
 
     directory: Path
     points: tuple[TradeoffPoint, ...]
     summary: TradeoffSummary | None
-    steps_check: StepsCheck | None
-    steps_missing: str
     notes: tuple[str, ...] = ()
 
     @property
@@ -280,72 +249,6 @@ def pareto(
     return tuple(p for _, _, p in front)
 
 
-def _ratio_std(a: float, sa: float, b: float, sb: float) -> float:
-    """The spread of a / b from the spreads of a and b (independent)."""
-    if a <= 0 or b <= 0:
-        return 0.0
-    return (a / b) * math.hypot(sa / a, sb / b)
-
-
-def _steps_check(
-    points: Sequence[TradeoffPoint], summary: TradeoffSummary | None, metrics: Sequence[str]
-) -> tuple[StepsCheck | None, str]:
-    """The 200- and 1000-step points of one run, sampler and batch (DDPM first, else
-    the reference's sampler; the reference's run and batch first), or why there are none."""
-    ref_id = summary.reference if summary else ""
-    ref = next((p for p in points if p.point_id == ref_id), None)
-    samplers = ["ddpm"] + ([ref.sampler] if ref and ref.sampler != "ddpm" else [])
-    by_key: dict[tuple[str, str, int], dict[int, TradeoffPoint]] = {}
-    for p in points:
-        if p.sampler in samplers and p.steps in (LOW_STEPS, HIGH_STEPS):
-            by_key.setdefault((p.run, p.sampler, p.batch_size), {})[p.steps] = p
-    pairs = []
-    broken = []
-    for key, pair in by_key.items():
-        if len(pair) < 2:
-            continue
-        bad = [p for p in pair.values() if not p.ok or not _finite(p.synthesis_co2e_kg)]
-        if bad:
-            broken += [f"{p.point_id} failed ({p.error})" for p in bad]
-            continue
-        pairs.append((key, pair))
-    which = " or ".join(samplers)
-    if not pairs:
-        why = f"the sweep has no ok {LOW_STEPS}- and {HIGH_STEPS}-step points of {which} "
-        why += "at one batch size"
-        return None, why + (f" ({'; '.join(broken)})" if broken else "")
-
-    def rank(item: tuple[tuple[str, str, int], dict[int, TradeoffPoint]]) -> tuple:
-        (run, sampler, batch), _ = item
-        return (
-            samplers.index(sampler),
-            ref is None or run != ref.run,
-            ref is None or batch != ref.batch_size,
-            batch,
-            run,
-        )
-
-    (run, sampler, batch), pair = min(pairs, key=rank)
-    low, high = pair[LOW_STEPS], pair[HIGH_STEPS]
-    a, sa = low.synthesis_co2e_kg or 0.0, low.synthesis_co2e_kg_std or 0.0
-    b, sb = high.synthesis_co2e_kg or 0.0, high.synthesis_co2e_kg_std or 0.0
-    saving = 1.0 - a / b if b > 0 else math.nan
-    choice = (
-        f"{sampler} (the paper's sampler)"
-        if sampler == "ddpm"
-        else f"{sampler} (the reference's sampler; the sweep has no DDPM pair)"
-    )
-    choice += f", batch {batch}, run {run}"
-    tolerance = summary.tolerance if summary else DEFAULT_TOLERANCE
-    quality = tuple(
-        MetricChange(m, high.quality.get(m), low.quality.get(m), tolerance, True)
-        for m in metrics
-        if m in high.quality or m in low.quality
-    )
-    check = StepsCheck(low, high, saving, _ratio_std(a, sa, b, sb), quality, choice)
-    return check, ""
-
-
 def analyze_tradeoff(study_dir: str | Path) -> TradeoffAnalysis | None:
     """The sweep in ``DIR/tradeoff/``, or None when the study has none.
 
@@ -371,9 +274,7 @@ def analyze_tradeoff(study_dir: str | Path) -> TradeoffAnalysis | None:
             notes.append(
                 f"the sweep's summary names point(s) its tradeoff.jsonl lacks: {', '.join(missing)}"
             )
-    metrics = tuple(summary.metrics) if summary else DEFAULT_METRICS
-    check, why = _steps_check(points, summary, metrics)
-    return TradeoffAnalysis(directory, tuple(points), summary, check, why, tuple(notes))
+    return TradeoffAnalysis(directory, tuple(points), summary, tuple(notes))
 
 
 def model_text(quality: QualityRecord | None, tr: TradeoffAnalysis) -> str:

@@ -17,13 +17,8 @@ from lpm.report.analysis import Analysis
 from lpm.report.claim import AGREES, DIFFERS, NOT_MEASURED, PROVENANCE_WORDS, Claim, hardware_text
 from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY
 from lpm.report.html import esc, num, prov_mark, table
-from lpm.report.tradeoff import (
-    HIGH_STEPS,
-    LOW_STEPS,
-    MetricChange,
-    TradeoffAnalysis,
-    model_text,
-)
+from lpm.report.tradeoff import MetricChange, TradeoffAnalysis, model_text
+from lpm.report.tradeoff_steps import HIGH_STEPS, LOW_STEPS, steps_check
 from lpm.results import QualityMetricRecord, TradeoffPoint
 
 HEADING = "<h2 id='tradeoff'>How to cut it</h2>"
@@ -299,13 +294,13 @@ def _steps(tr: TradeoffAnalysis, claims: Sequence[Claim]) -> str:
             f"<p><b>{esc(c.paper)}</b> — this sweep: {_verdict(c)} {esc(c.run)}.<br>"
             f"<span class='small'>rule: {esc(c.rule)}. {esc(c.why)}</span></p>"
         )
-    check = tr.steps_check
+    check, _ = steps_check(tr)
     if check is not None:
         parts.append(
             quality_table(
                 tr.compare(check.low, check.high),
-                f"{HIGH_STEPS} steps",
-                f"{LOW_STEPS} steps",
+                f"{check.high.sampler} {HIGH_STEPS} steps",
+                f"{check.low.sampler} {LOW_STEPS} steps",
             )
         )
     return "".join(parts)
