@@ -55,6 +55,9 @@ def _register_commands() -> None:
     from lpm.cli import tradeoff_cmds  # lpm tradeoff
 
     tradeoff_cmds.register(app)
+    from lpm.cli import plan_cmds  # lpm plan
+
+    plan_cmds.register(app)
 
 
 _register_commands()

@@ -40,7 +40,8 @@ class Placement:
         return self.slots[-1][1]
 
 
-def _check_window(job: Job, earliest: float, deadline: float) -> None:
+def check_window(job: Job, earliest: float, deadline: float) -> None:
+    """LpmError unless the window [earliest, deadline] can hold the job."""
     if deadline <= earliest:
         raise LpmError("the deadline is not after the earliest start; give a later deadline.")
     if deadline - earliest < job.duration_s - 1e-6:
@@ -67,7 +68,7 @@ def run_at(job: Job, series: IntensitySeries, start: float) -> Placement:
 
 def best_start(job: Job, series: IntensitySeries, earliest: float, deadline: float) -> Placement:
     """The exact lowest-emission start of a whole job inside [earliest, deadline]."""
-    _check_window(job, earliest, deadline)
+    check_window(job, earliest, deadline)
     latest = deadline - job.duration_s
     if not series.covers(earliest, deadline):
         series.integral(earliest, deadline)  # raises the one-line message
@@ -99,7 +100,7 @@ def _merge(slots: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
 
 def best_chunks(job: Job, series: IntensitySeries, earliest: float, deadline: float) -> Placement:
     """The lowest-emission set of chunk slots for an interruptible job (see module doc)."""
-    _check_window(job, earliest, deadline)
+    check_window(job, earliest, deadline)
     n = job.chunks()
     count = int((deadline - earliest) // job.chunk_s + 1e-9)
     if count < n:

@@ -13,7 +13,7 @@ from typing import Any
 from lpm.carbon import DEFAULT_PUE, IntensityDatabase, equivalents
 from lpm.errors import LpmError
 from lpm.plan.job import Job
-from lpm.plan.optimize import Placement, best_chunks, best_start, run_at
+from lpm.plan.optimize import Placement, best_chunks, best_start, check_window, run_at
 from lpm.plan.profiles import table_series
 from lpm.plan.series import IntensitySeries, from_epoch
 
@@ -163,6 +163,7 @@ def plan_job(
     The baseline is the whole job started at `baseline_start` (default: `earliest`, "now")
     in `baseline_region` (default: the first region). Regions are compared on one basis.
     """
+    check_window(job, earliest, deadline)
     if not series:
         if not regions:
             raise LpmError("give at least one region (--region) or an intensity series.")
