@@ -31,7 +31,8 @@ def _train(args: argparse.Namespace) -> list[Path]:
         out = args.out / objective
         runs.append(out)
         cmd = [
-            str(Path(sys.executable).parent / "lpm"), "train", "--dims", "2", "--size", str(args.size),
+            str(Path(sys.executable).parent / "lpm"), "train", "--dims", "2",
+            "--size", str(args.size),
             "--model", "small", "--objective", objective, "--autoencoder", str(args.autoencoder),
             "--iterations", str(args.iterations), "--batch-size", "16", "--lr", "3e-4",
             "--n-items", str(args.n_items), "--seed", "0", "--cache-latents-mb", "256",
