@@ -240,3 +240,21 @@ def test_an_unreadable_sweep_is_a_note_not_a_crash(tmp_path: Path) -> None:
     analysis = analyze(study)
     assert analysis.tradeoff is None
     assert any("energy–quality sweep could not be read" in n for n in analysis.notes)
+
+
+def test_the_swept_model_is_named_and_the_papers_size_said(tmp_path: Path) -> None:
+    import dataclasses
+
+    from lpm.report.tradeoff import analyze_tradeoff
+
+    study = _study(tmp_path)
+    analysis = analyze(study)
+    assert analysis.tradeoff.model == "2D 32² small"  # the quality stage's model
+    assert not analysis.tradeoff.paper_model
+    own = {"setting": {"dims": 3, "size": "256x256x192", "model": "medium"}}
+    tr = analyze_tradeoff(study, quality=analysis.quality, stage=own)
+    assert tr.model == "3D 256²×192 medium" and tr.paper_model
+    assert tr.model_text.endswith("the paper's largest 3D size")
+    section = tradeoff_section(dataclasses.replace(analysis, tradeoff=tr), ())
+    assert "These numbers are for the paper's 3D size" in section
+    assert analyze_tradeoff(study, stage={"setting": {"dims": 3, "size": "7x7"}}).model == ""

@@ -699,7 +699,7 @@ def analyze(
         quality = None
         notes.append(f"the quality record could not be read: {exc}")
     try:
-        tradeoff = analyze_tradeoff(study_dir)
+        tradeoff = analyze_tradeoff(study_dir, quality=quality, stage=spec.raw.get("tradeoff"))
     except LpmError as exc:
         tradeoff = None
         notes.append(f"the energy–quality sweep could not be read: {exc}")

@@ -20,7 +20,7 @@ from lpm.report import paper
 from lpm.report.analysis import Analysis
 from lpm.report.claim import AGREES, DIFFERS, NOT_MEASURED, Basis, Claim, provenance_text
 from lpm.report.html import num
-from lpm.report.tradeoff import MetricChange, TradeoffAnalysis, model_text
+from lpm.report.tradeoff import MetricChange, TradeoffAnalysis
 from lpm.report.tradeoff_steps import HIGH_STEPS, LOW_STEPS, StepsCheck, steps_check
 
 #: Margin of the saving's verdict, in percentage points around the paper's 80 %.
@@ -57,7 +57,7 @@ def _rests_on(check: StepsCheck) -> tuple[Provenance, str]:
 
 
 def _why(tr: TradeoffAnalysis, analysis: Analysis, check: StepsCheck, extra: str) -> str:
-    return f"{extra}; model: {model_text(analysis.quality, tr)}; the pair: {check.choice}"
+    return f"{extra}; model: {tr.model_text}; the pair: {check.choice}"
 
 
 def _energy(

@@ -17,7 +17,9 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from lpm.errors import LpmError
 from lpm.provenance import Provenance
 from lpm.report import paper
 from lpm.results import (
@@ -29,7 +31,7 @@ from lpm.results import (
     TradeoffSummary,
     read_tradeoff,
 )
-from lpm.sizes import size_label
+from lpm.sizes import parse_size, size_label
 
 #: The judged fidelity metrics when the sweep has no summary yet (the sweep's defaults).
 DEFAULT_METRICS = ("hu_wasserstein", "tissue_fraction_l1", "frechet_distance")
@@ -126,6 +128,22 @@ class TradeoffAnalysis:
     points: tuple[TradeoffPoint, ...]
     summary: TradeoffSummary | None
     notes: tuple[str, ...] = ()
+    #: The swept model in words ("2D 32² small"), and whether it is the paper's 3D model.
+    model: str = ""
+    paper_model: bool = False
+
+    @property
+    def model_text(self) -> str:
+        """The swept model and its runs next to the paper's, in words."""
+        runs = ", ".join(
+            f"{r.label} ({r.objective}, {r.train_iterations:,} iterations)"
+            for r in self.runs.values()
+        )
+        what = f"the study's {self.model} model" if self.model else "the study's model"
+        what += f" (runs: {runs})" if runs else ""
+        if self.paper_model:
+            return f"{what}, the paper's largest 3D size"
+        return f"{what}, not the paper's 3D {size_label(paper.PAPER_SIZES[3][-1])} model"
 
     @property
     def ok(self) -> tuple[TradeoffPoint, ...]:
@@ -249,10 +267,35 @@ def pareto(
     return tuple(p for _, _, p in front)
 
 
-def analyze_tradeoff(study_dir: str | Path) -> TradeoffAnalysis | None:
+def _swept_model(quality: QualityRecord | None, stage: Any) -> tuple[str, bool]:
+    """The stage's own model (its spec's ``setting``), else the quality stage's, in words."""
+    setting = stage.get("setting") if isinstance(stage, dict) else None
+    try:
+        if isinstance(setting, dict):
+            dims = int(setting.get("dims", 2))
+            size = parse_size(setting.get("size", 32), dims)
+            model = str(setting.get("model", "small"))
+        elif quality is not None:
+            dims, size, model = (
+                quality.setting.dims,
+                tuple(quality.setting.size),
+                quality.setting.model,
+            )
+        else:
+            return "", False
+    except (LpmError, TypeError, ValueError):
+        return "", False
+    return f"{dims}D {size_label(size)} {model}", (dims, size) == (3, paper.PAPER_SIZES[3][-1])
+
+
+def analyze_tradeoff(
+    study_dir: str | Path, *, quality: QualityRecord | None = None, stage: Any = None
+) -> TradeoffAnalysis | None:
     """The sweep in ``DIR/tradeoff/``, or None when the study has none.
 
-    A damaged record is an LpmError naming its file (the report turns it into a note).
+    ``quality`` (the study's quality record) and ``stage`` (the spec's ``tradeoff``
+    section) say which model was swept. A damaged record is an LpmError naming its file
+    (the report turns it into a note).
     """
     directory = Path(study_dir) / TRADEOFF_DIR
     if not directory.is_dir():
@@ -274,18 +317,5 @@ def analyze_tradeoff(study_dir: str | Path) -> TradeoffAnalysis | None:
             notes.append(
                 f"the sweep's summary names point(s) its tradeoff.jsonl lacks: {', '.join(missing)}"
             )
-    return TradeoffAnalysis(directory, tuple(points), summary, tuple(notes))
-
-
-def model_text(quality: QualityRecord | None, tr: TradeoffAnalysis) -> str:
-    """The swept model in words, next to the paper's ("2D 32² small model (…), not …")."""
-    paper_model = f"the paper's 3D {size_label(paper.PAPER_SIZES[3][-1])} model"
-    runs = ", ".join(
-        f"{r.label} ({r.objective}, {r.train_iterations:,} iterations)" for r in tr.runs.values()
-    )
-    if quality is not None:
-        s = quality.setting
-        what = f"the study's {s.dims}D {size_label(s.size)} {s.model} model"
-    else:
-        what = "the study's model"
-    return f"{what}{f' (runs: {runs})' if runs else ''}, not {paper_model}"
+    model, is_paper = _swept_model(quality, stage)
+    return TradeoffAnalysis(directory, tuple(points), summary, tuple(notes), model, is_paper)

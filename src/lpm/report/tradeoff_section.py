@@ -17,7 +17,7 @@ from lpm.report.analysis import Analysis
 from lpm.report.claim import AGREES, DIFFERS, NOT_MEASURED, PROVENANCE_WORDS, Claim, hardware_text
 from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY
 from lpm.report.html import esc, num, prov_mark, table
-from lpm.report.tradeoff import MetricChange, TradeoffAnalysis, model_text
+from lpm.report.tradeoff import MetricChange, TradeoffAnalysis
 from lpm.report.tradeoff_steps import HIGH_STEPS, LOW_STEPS, steps_check
 from lpm.results import QualityMetricRecord, TradeoffPoint
 
@@ -114,18 +114,31 @@ def _setting(analysis: Analysis, tr: TradeoffAnalysis) -> str:
     )
     return (
         f"<p>The study swept {len(tr.points)} recipes (sampler {esc(samplers)} × steps "
-        f"{esc(steps)} × batch {esc(batches)}) of {esc(model_text(analysis.quality, tr))}. "
+        f"{esc(steps)} × batch {esc(batches)}) of {esc(tr.model_text)}. "
         "A recipe's energy per sample is its fixed part plus steps × the energy per step, "
         "both from a short sampling run at its sampler and batch, on this study's machine "
         f"({esc(machine)}); its CO2e is for {tr.target_samples:,} samples at {where}{g}. Its "
         f"quality is that of {quality_n} samples per run, sampler and steps, from the same "
         "initial noise for every recipe, scored against held-out images (lower is better; "
         "the batch does not change it). Energy: "
-        f"{prov_text}.</p>"
-        "<p class='note'>These numbers are for the study's small model on this machine, not "
-        "for the paper's 3D model on an A100: the absolute kg are tiny, and the ratios "
-        "between recipes are what carries over, if anything.</p>"
+        f"{prov_text}.</p>" + _caveat(tr)
     )
+
+
+def _caveat(tr: TradeoffAnalysis) -> str:
+    """What the numbers are for: this model on this machine, not the paper's setting."""
+    if tr.paper_model:
+        what = (
+            "the paper's 3D size, on this machine and with lpm's own model preset: the "
+            "absolute kg can be set beside the paper's (other hardware, other data)"
+        )
+    else:
+        what = (
+            f"the study's {esc(tr.model or 'own')} model on this machine, not for the paper's "
+            "3D model on an A100: the absolute kg are far smaller, and what may carry over "
+            "is the ratio between recipes"
+        )
+    return f"<p class='note'>These numbers are for {what}.</p>"
 
 
 def _runs(tr: TradeoffAnalysis) -> str:
