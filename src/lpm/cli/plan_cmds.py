@@ -30,7 +30,7 @@ def _regions(region: list[str] | None, regions: str | None, db: IntensityDatabas
         else:
             names += [r.strip() for r in regions.split(",") if r.strip()]
     codes = list(dict.fromkeys(db.resolve_region(n) for n in names))
-    return codes or ["DE"]
+    return codes or [db.resolve_region(DEFAULT_REGION)]
 
 
 def _job(
@@ -163,6 +163,9 @@ def register(app: typer.Typer) -> None:
         chunk: Annotated[str, typer.Option(help="Checkpoint interval (30min).")] = "30min",
         resume_kwh: Annotated[float, typer.Option(help="Energy to resume once (kWh).")] = 0.0,
         resume_time: Annotated[str | None, typer.Option(help="Time to resume once.")] = None,
+        live: Annotated[
+            bool, typer.Option(help="Live forecast (GB: ESO; others: Electricity Maps).")
+        ] = False,
         intensity_csv: Annotated[
             Path | None, typer.Option(help="Your own series: timestamp,g_co2e_per_kwh.")
         ] = None,
@@ -214,11 +217,18 @@ def register(app: typer.Typer) -> None:
             end = start + parse_duration(within or "24h", what="--within")
         series = None
         names = _regions(region, regions, db)
-        if intensity_csv is not None:
-            series = [read_series_csv(intensity_csv, region=names[0], basis=basis, tz=zone)]
         home = names[0] if region else db.resolve_region(DEFAULT_REGION)
         if home not in names:
             names.insert(0, home)
+        if intensity_csv is not None and live:
+            raise LpmError("give --intensity-csv or --live, not both.")
+        if intensity_csv is not None:
+            series = [read_series_csv(intensity_csv, region=names[0], basis=basis, tz=zone)]
+        elif live:
+            from lpm.plan.live import live_series
+
+            series = [live_series(r, start, end, db=db) for r in names]
+            end = min(end, *(s.end for s in series))
         result = plan_job(
             job, start, end, regions=names, series=series, pue=pue, db=db, baseline_region=home
         )
