@@ -37,6 +37,10 @@ def _label(point: TradeoffPoint, several_runs: bool) -> str:
     return f"{point.sampler} ({point.run} run)" if several_runs else point.sampler
 
 
+def _name(point: TradeoffPoint, several_runs: bool) -> str:
+    return point.point_id if several_runs else point.recipe
+
+
 def _kg_axis(ax: Axes, xs: list[float]) -> None:
     ax.set_xscale("log")
     low, high = min(xs), max(xs)
@@ -73,18 +77,29 @@ def _series(tr: TradeoffAnalysis, view: str, metric: str, cost: dict[str, float]
     return out
 
 
-def _mark(ax: Axes, x: float, y: float, text: str, color: str, offset: tuple[int, int]) -> None:
+#: Heights (axes fraction) of the labels of the reference, the recommended recipe and the
+#: lowest with training, in the headroom above the points (they never overlap).
+LABEL_Y = (0.95, 0.87, 0.79)
+HEADROOM = 0.45
+
+
+def _mark(ax: Axes, x: float, y: float, text: str, color: str, height: float) -> None:
+    """Circle the point (x, y) and name it at ``height`` in the panel's headroom."""
     ax.scatter([x], [y], s=260, facecolors="none", edgecolors=color, linewidths=1.8, zorder=5)
+    fx = ax.transAxes.inverted().transform(ax.transData.transform((x, y)))[0]
+    left = fx < 0.5  # the label runs from the point towards the middle, inside the panel
     ax.annotate(
         text,
         (x, y),
-        xytext=offset,
-        textcoords="offset points",
+        xytext=(max(0.02, fx - 0.04) if left else min(0.98, fx + 0.04), height),
+        textcoords="axes fraction",
+        ha="left" if left else "right",
+        va="center",
         fontsize=7.5,
         color=color,
         fontweight="bold",
-        arrowprops={"arrowstyle": "-", "color": color, "lw": 0.8},
-        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "lw": 0},
+        arrowprops={"arrowstyle": "-", "color": color, "lw": 0.8, "alpha": 0.7},
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.9, "lw": 0},
         zorder=6,
     )
 
@@ -125,17 +140,21 @@ def _panel(
     if ref is not None and ref.point_id in cost and metric in ref.quality:
         rv = ref.quality[metric]
         ax.axhline(rv.value + tr.tolerance * abs(rv.value), ls=":", color="#999999", lw=1.0)
-        _mark(ax, cost[ref.point_id], rv.value, f"reference\n{ref.recipe}", "#b22222", (-70, 18))
+    _kg_axis(ax, list(cost.values()))
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + HEADROOM * (high - low))
+    marks = []
+    if ref is not None and ref.point_id in cost and metric in ref.quality:
+        marks.append((ref, f"reference: {_name(ref, several)}", "#b22222"))
     rec = tr.recommended or tr.closest
-    if rec is not None and rec.point_id in cost and metric in rec.quality and rec is not ref:
+    if rec is not None and rec is not ref and rec.point_id in cost and metric in rec.quality:
         word = "recommended" if tr.recommended is not None else "closest"
-        _mark(ax, cost[rec.point_id], rec.quality[metric].value, f"{word}\n{rec.recipe}",
-              "#1d5e1a", (25, 22))  # fmt: skip
+        marks.append((rec, f"{word}: {_name(rec, several)}", "#1d5e1a"))
     best = tr.best_total
     if view == TOTAL and best is not None and best not in (rec, ref) and metric in best.quality:
-        _mark(ax, cost[best.point_id], best.quality[metric].value,
-              f"lowest with training\n{best.point_id}", "#8a4100", (10, 40))  # fmt: skip
-    _kg_axis(ax, list(cost.values()))
+        marks.append((best, f"least with training: {_name(best, several)}", "#8a4100"))
+    for (p, text, color), height in zip(marks, LABEL_Y, strict=False):
+        _mark(ax, cost[p.point_id], p.quality[metric].value, text, color, height)
     kind = "training + synthesis" if view == TOTAL else "synthesis only"
     ax.set_xlabel(f"kg CO2e, {kind} of {tr.target_samples:,} samples (log)")
     ax.set_ylabel(f"{metric}{f' ({unit})' if unit else ''}, lower is better")
@@ -157,7 +176,8 @@ def _legend(ax: Axes, tr: TradeoffAnalysis, styles: dict, several: bool) -> None
     if tr.reference is not None:
         pct = f"{100 * tr.tolerance:g} %"
         handles.append(Line2D([], [], ls=":", color="#999999", label=f"reference + {pct}"))
-    ax.legend(handles=handles, fontsize=7, loc="best", framealpha=0.85)
+    ax.figure.legend(handles=handles, fontsize=7.5, loc="outside lower center",
+                     ncol=len(handles), frameon=False)  # fmt: skip
 
 
 def _styles(tr: TradeoffAnalysis) -> dict:
