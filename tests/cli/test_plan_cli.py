@@ -139,3 +139,28 @@ def test_negative_intensities_in_a_csv_are_refused(tmp_path, capsys):
         ["plan", "--kwh", "1", "--hours", "1", "--intensity-csv", str(path)], capsys
     )
     assert "line 3" in line and os.path.basename(path) in line
+
+
+def test_power_profile_follows_the_records_running_totals(tmp_path):
+    from lpm.cli.plan_jobs import power_profile
+
+    path = tmp_path / "run.jsonl"
+    lines = [{"type": "header"}]
+    lines += [{"type": "checkpoint", "elapsed_s": t, "totals_j": {"gpu:0": e}} for t, e in
+              [(10, 100), (20, 200), (30, 1200), (40, 2200)]]  # fmt: skip
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    shares = power_profile(path, 40.0, parts=4)
+    assert shares == pytest.approx((100, 100, 1000, 1000))
+
+
+def test_plan_from_a_tracked_record(tmp_path, capsys):
+    import time
+
+    from lpm.energy import SimulatedMeter, Tracker
+
+    with Tracker(meters=[SimulatedMeter(watts=300.0)], log_dir=tmp_path, interval_s=0.05):
+        time.sleep(0.3)
+    record = next(tmp_path.glob("*.jsonl"))
+    obj = _json(["plan", "--record", str(record), "--region", "DE"], capsys)
+    assert obj["job"]["it_energy_kwh"] > 0
+    assert obj["options"][0]["co2e_kg"] <= obj["baseline"]["co2e_kg"]

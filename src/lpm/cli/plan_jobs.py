@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -98,11 +99,45 @@ def job_from_study(study: str | Path) -> Job:
     return best[1]
 
 
+PROFILE_PARTS = 24
+
+
+def power_profile(path: str | Path, duration_s: float, parts: int = PROFILE_PARTS) -> tuple:
+    """Relative power of `parts` equal parts of a run, from its record's running totals.
+
+    Window and checkpoint lines carry the run's cumulative energy at their elapsed time;
+    between two of them the energy grows linearly. Empty when the record has too few.
+    """
+    points = [(0.0, 0.0)]
+    for raw in Path(path).read_text(errors="replace").splitlines():
+        try:
+            line = json.loads(raw)
+            elapsed = float(line["elapsed_s"])
+            total = sum(float(v) for v in line["totals_j"].values())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        points.append((elapsed, total))
+    points.sort()
+    if len(points) < 3 or duration_s <= 0:
+        return ()
+
+    def energy_at(t: float) -> float:
+        for (t0, e0), (t1, e1) in itertools.pairwise(points):
+            if t <= t1:
+                return e0 if t1 <= t0 else e0 + (e1 - e0) * (t - t0) / (t1 - t0)
+        return points[-1][1]
+
+    edges = [duration_s * k / parts for k in range(parts + 1)]
+    shares = [max(energy_at(b) - energy_at(a), 0.0) for a, b in itertools.pairwise(edges)]
+    return tuple(shares) if sum(shares) > 0 else ()
+
+
 def job_from_record(path: str | Path) -> Job:
-    """A job as an `lpm track` run record measured it."""
+    """A job as an `lpm track` run record measured it, with its power over time."""
     from lpm.energy import read_run
 
     summary = read_run(path)
     if summary.it_energy_kwh <= 0 or summary.duration_s <= 0:
         raise LpmError(f"{path} measured no energy or no time; it cannot be planned.")
-    return Job(summary.it_energy_kwh, summary.duration_s, label=Path(path).stem)
+    profile = power_profile(path, summary.duration_s)
+    return Job(summary.it_energy_kwh, summary.duration_s, profile=profile, label=Path(path).stem)
