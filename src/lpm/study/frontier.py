@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lpm.results import BreakEven, TradeoffPoint, TradeoffRun, TradeoffSummary
+from lpm.units import J_PER_KWH
 
 JUDGED_METRICS: tuple[str, ...] = ("hu_wasserstein", "tissue_fraction_l1", "frechet_distance")
 # Absolute slack of the tolerance test, so that rounding noise around a reference of ~0
@@ -261,14 +262,14 @@ def break_even_pair(
     if eb >= ea:
         note = (
             f"{compared}: {costly} trains costlier and samples no cheaper "
-            f"({eb * 3.6e6:.3g} vs {ea * 3.6e6:.3g} J per sample); it never pays back"
+            f"({eb * J_PER_KWH:.3g} vs {ea * J_PER_KWH:.3g} J per sample); it never pays back"
         )
         return BreakEven(cheaper_training=cheap, costlier_training=costly, samples=None,
                          note=note)  # fmt: skip
     n = (tb - ta) / (ea - eb)
     note = (
         f"{compared}: {costly} trains {(tb - ta) * 1000:.3g} Wh costlier and saves "
-        f"{(ea - eb) * 3.6e6:.3g} J per sample; it pays back after {n:.3g} samples"
+        f"{(ea - eb) * J_PER_KWH:.3g} J per sample; it pays back after {n:.3g} samples"
     )
     return BreakEven(cheaper_training=cheap, costlier_training=costly, samples=n, note=note)
 
