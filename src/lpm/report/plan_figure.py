@@ -42,7 +42,8 @@ def write_plan_figure(
     if path.exists() and path.is_dir():
         raise LpmError(f"{path} is a folder; give a file name for the figure, e.g. plan.png.")
     db = db or IntensityDatabase.default()
-    best = plan.best
+    # the heat map shows the home region, where timing is the lever; the bars show regions
+    best = next((o for o in plan.options if o.region == plan.baseline.region), plan.best)
     start = from_epoch(best.placement.start)
     several = len(plan.options) > 1
     fig, axes = plt.subplots(1, 2 if several else 1, figsize=(11 if several else 6.5, 4.2))
@@ -68,7 +69,8 @@ def write_plan_figure(
     ax.text(
         0.01,
         -0.22,
-        f"chosen: {local:%Y-%m-%d %H:%M %Z}, {len(best.placement.slots)} part(s) (red)",
+        f"best start in {best.region}: {local:%Y-%m-%d %H:%M %Z}, "
+        f"{len(best.placement.slots)} part(s) (red)",
         transform=ax.transAxes,
         fontsize=8,
     )
