@@ -41,7 +41,7 @@ def metric_change_text(m: MetricChange) -> str:
     """'hu_wasserstein 20 HU [18–22] → 20.4 HU [18.4–22.4] (+2.0 %, kept)'."""
     if m.excess is None:
         return f"{m.name}: not on both points"
-    change = "" if m.change is None else f"{100 * m.change:+.1f} %, "
+    change = "" if m.change is None else f"{m.change_text}, "
     state = "kept" if m.within else f"lost: beyond {100 * m.tolerance:g} %"
     noise = "; the 95 % CIs overlap" if m.ci_overlap else ""
     return f"{m.name} {_ci(m, 'base')} → {_ci(m, 'other')} ({change}{state}{noise})"

@@ -92,6 +92,14 @@ class MetricChange:
         return (self.other.value - self.base.value) / abs(self.base.value)
 
     @property
+    def change_text(self) -> str:
+        """The change in percent, '+4.0 %' ('+0.0 %' for a change that rounds to zero)."""
+        if self.change is None:
+            return "–"
+        pct = 100 * self.change
+        return f"{0.0 if abs(pct) < 0.05 else pct:+.1f} %"
+
+    @property
     def limit(self) -> float | None:
         """The worst value of ``other`` within tolerance (lower- and higher-better)."""
         if self.base is None or not _finite(self.base.value):

@@ -19,7 +19,7 @@ from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY
 from lpm.report.html import esc, num, prov_mark, table
 from lpm.report.tradeoff import MetricChange, TradeoffAnalysis
 from lpm.report.tradeoff_steps import HIGH_STEPS, LOW_STEPS, steps_check
-from lpm.results import QualityMetricRecord, TradeoffPoint
+from lpm.results import QualityMetricRecord, TradeoffPoint, TradeoffRun
 
 HEADING = "<h2 id='tradeoff'>How to cut it</h2>"
 
@@ -81,7 +81,7 @@ def quality_table(changes: Sequence[MetricChange], base: str, other: str) -> str
                 esc(m.name),
                 _value(m.base),
                 _value(m.other),
-                "–" if m.change is None else f"{100 * m.change:+.1f} %",
+                m.change_text,
                 "–" if limit is None or not m.judged else num(limit),
                 _within_cell(m),
                 esc((m.base or m.other).better.replace("_", " ")),  # type: ignore[union-attr]
@@ -142,24 +142,16 @@ def _caveat(tr: TradeoffAnalysis) -> str:
 
 
 def _runs(tr: TradeoffAnalysis) -> str:
-    if not tr.runs:
-        return ""
+    def energy(value: float | None, scale: float, r: TradeoffRun) -> str:
+        return "–" if value is None else num(value * scale) + prov_mark(r.train_provenance)
+
     rows = [
-        [
-            esc(r.label),
-            esc(r.objective),
-            f"{r.train_iterations:,}",
-            "–"
-            if r.train_it_energy_kwh is None
-            else num(r.train_it_energy_kwh * 1000) + prov_mark(r.train_provenance),
-            "–"
-            if r.train_co2e_kg is None
-            else num(r.train_co2e_kg) + prov_mark(r.train_provenance),
-        ]
+        [esc(r.label), esc(r.objective), f"{r.train_iterations:,}",
+         energy(r.train_it_energy_kwh, 1000, r), energy(r.train_co2e_kg, 1, r)]
         for r in tr.runs.values()
-    ]
+    ]  # fmt: skip
     headers = ["run", "objective", "training iterations", "training IT Wh", "training kg CO2e"]
-    return table(headers, rows, {2, 3, 4})
+    return table(headers, rows, {2, 3, 4}) if rows else ""
 
 
 def _nearest_cheaper(tr: TradeoffAnalysis, ref: TradeoffPoint) -> TradeoffPoint | None:
@@ -266,6 +258,11 @@ def _best_total(tr: TradeoffAnalysis) -> str:
     )
 
 
+def _count(samples: float) -> str:
+    """A sample count: '288,000', '42', '0.219' (fewer than one sample)."""
+    return f"{samples:,.0f}" if samples >= 10 else f"{samples:.3g}"
+
+
 def _break_even(tr: TradeoffAnalysis) -> str:
     if tr.summary is None or not tr.summary.break_even:
         return ""
@@ -278,7 +275,7 @@ def _break_even(tr: TradeoffAnalysis) -> str:
             more = "beyond" if b.samples > tr.target_samples else "within"
             head = (
                 f"<b>{esc(b.costlier_training)} pays back its costlier training against "
-                f"{esc(b.cheaper_training)} after {b.samples:,.0f} samples</b> ({more} the "
+                f"{esc(b.cheaper_training)} after {_count(b.samples)} samples</b> ({more} the "
                 f"{tr.target_samples:,} samples counted here)"
             )
         items.append(f"<li>{head}: {esc(b.note)}</li>")
