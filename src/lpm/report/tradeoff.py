@@ -220,6 +220,18 @@ class TradeoffAnalysis:
         pool = [p for p in self.ok if self.within(p) and self.total_co2e(p) is not None]
         return min(pool, key=lambda p: (self.total_co2e(p), p.point_id)) if pool else None
 
+    def nearest(self, ref: TradeoffPoint, below_kg: float | None = None) -> TradeoffPoint | None:
+        """The point cheaper than ``below_kg`` (default: the reference's synthesis CO2e)
+        of smallest worst excess over the judged metrics; ties to the cheaper one."""
+        limit = (ref.synthesis_co2e_kg or 0.0) if below_kg is None else below_kg
+        cheaper = [p for p in self.ok if (p.synthesis_co2e_kg or 0.0) < limit]
+
+        def key(p: TradeoffPoint) -> tuple:
+            found = [m.excess for m in self.compare(p, ref) if m.judged and m.excess is not None]
+            return (max(found) if found else math.inf, p.synthesis_co2e_kg, p.point_id)
+
+        return min(cheaper, key=key) if cheaper else None
+
     def train_co2e(self, point: TradeoffPoint) -> float | None:
         run = self.runs.get(point.run)
         return run.train_co2e_kg if run is not None else None

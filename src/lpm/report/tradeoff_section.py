@@ -15,26 +15,23 @@ from collections.abc import Sequence
 
 from lpm.report.analysis import Analysis
 from lpm.report.claim import AGREES, DIFFERS, NOT_MEASURED, PROVENANCE_WORDS, Claim, hardware_text
-from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY
+from lpm.report.claims_tradeoff import ENERGY_KEY, QUALITY_KEY, metric_change_text
 from lpm.report.html import esc, num, prov_mark, table
-from lpm.report.tradeoff import MetricChange, TradeoffAnalysis
+from lpm.report.tradeoff import TradeoffAnalysis
 from lpm.report.tradeoff_steps import HIGH_STEPS, LOW_STEPS, steps_check
-from lpm.results import QualityMetricRecord, TradeoffPoint, TradeoffRun
+from lpm.report.tradeoff_tables import points_table, quality_table, spread
+from lpm.results import TradeoffPoint, TradeoffRun
 
 HEADING = "<h2 id='tradeoff'>How to cut it</h2>"
-
-
-def _spread(value: float, std: float | None) -> str:
-    """'± 2 %': a spread relative to its value (empty when there is none)."""
-    if not std or not value:
-        return ""
-    return f" ± {100 * std / abs(value):.2g} %"
+#: A deep cut (20× less CO2e): when the recipe saves less, the section names the nearest
+#: recipe that would save this much and what it loses.
+DEEP_CUT = 0.95
 
 
 def _kg(value: float | None, std: float | None = None, point: TradeoffPoint | None = None) -> str:
     if value is None:
         return "–"
-    return f"{num(value)} kg{_spread(value, std)}" + (prov_mark(point.provenance) if point else "")
+    return f"{num(value)} kg{spread(value, std)}" + (prov_mark(point.provenance) if point else "")
 
 
 def _recipe(p: TradeoffPoint, several_runs: bool) -> str:
@@ -53,43 +50,6 @@ def _equivalents(kg: float) -> str:
         f"{100 * eq.annual_budget_share:.2g} % of a person's annual budget "
         f"({eq.annual_budget_kg:,.0f} kg)"
     )
-
-
-def _value(rec: QualityMetricRecord | None) -> str:
-    if rec is None:
-        return "–"
-    unit = f" {esc(rec.unit)}" if rec.unit else ""
-    ci = "" if rec.ci_low != rec.ci_low else f"<br>[{num(rec.ci_low)} – {num(rec.ci_high)}]"
-    return f"{num(rec.value)}{unit}{ci}"
-
-
-def _within_cell(m: MetricChange) -> str:
-    if not m.judged:
-        return "not judged"
-    if m.within is None:
-        return "–"
-    return "<b>kept</b>" if m.within else "<b>lost</b>"
-
-
-def quality_table(changes: Sequence[MetricChange], base: str, other: str) -> str:
-    """Each metric of ``other`` next to ``base``: values with CIs, change, limit, kept."""
-    rows = []
-    for m in changes:
-        limit = m.limit
-        rows.append(
-            [
-                esc(m.name),
-                _value(m.base),
-                _value(m.other),
-                m.change_text,
-                "–" if limit is None or not m.judged else num(limit),
-                _within_cell(m),
-                esc((m.base or m.other).better.replace("_", " ")),  # type: ignore[union-attr]
-            ]
-        )
-    headers = ["metric", f"{base} (95 % CI)", f"{other} (95 % CI)", "change", "tolerance limit",
-               "within tolerance", "better"]  # fmt: skip
-    return table(headers, rows, {1, 2, 3, 4})
 
 
 def _setting(analysis: Analysis, tr: TradeoffAnalysis) -> str:
@@ -154,20 +114,6 @@ def _runs(tr: TradeoffAnalysis) -> str:
     return table(headers, rows, {2, 3, 4}) if rows else ""
 
 
-def _nearest_cheaper(tr: TradeoffAnalysis, ref: TradeoffPoint) -> TradeoffPoint | None:
-    """The cheaper point of smallest worst excess over the judged metrics."""
-    cheaper = [p for p in tr.ok if (p.synthesis_co2e_kg or 0) < (ref.synthesis_co2e_kg or 0)]
-
-    def worst(p: TradeoffPoint) -> float:
-        found = [m.excess for m in tr.compare(p, ref) if m.judged and m.excess is not None]
-        return max(found) if found else float("inf")
-
-    def key(p: TradeoffPoint) -> tuple:
-        return (worst(p), p.synthesis_co2e_kg, p.point_id)
-
-    return min(cheaper, key=key) if cheaper else None
-
-
 def _saving_text(tr: TradeoffAnalysis, p: TradeoffPoint, ref: TradeoffPoint) -> str:
     s = tr.summary
     kg, frac = None, None
@@ -225,8 +171,9 @@ def _recommendation(tr: TradeoffAnalysis) -> str:
             + _saving_text(tr, rec, ref)
             + f"</div><p class='small'>The sweep: {esc(s.why)}</p>"
             + quality_table(tr.compare(rec, ref), "reference", "recommended")
+            + _deep_cut(tr, rec, ref)
         )
-    near = closest or _nearest_cheaper(tr, ref)
+    near = closest or tr.nearest(ref)
     if rec is not None:
         lead = (
             "No recipe that emits less than the reference keeps every judged metric within "
@@ -243,6 +190,24 @@ def _recommendation(tr: TradeoffAnalysis) -> str:
         + _saving_text(tr, near, ref)
         + "</div>"
         + quality_table(tr.compare(near, ref), "reference", "closest")
+    )
+
+
+def _deep_cut(tr: TradeoffAnalysis, rec: TradeoffPoint, ref: TradeoffPoint) -> str:
+    """When the recipe saves less than :data:`DEEP_CUT`: the nearest recipe that would."""
+    kg, ref_kg = rec.synthesis_co2e_kg, ref.synthesis_co2e_kg
+    if not kg or not ref_kg or 1 - kg / ref_kg >= DEEP_CUT:
+        return ""
+    near = tr.nearest(ref, below_kg=(1 - DEEP_CUT) * ref_kg)
+    if near is None:
+        return f"<p>No recipe of the sweep cuts {100 * DEEP_CUT:g} % or more.</p>"
+    lost = [m for m in tr.compare(near, ref) if m.judged and m.within is False]
+    why = "; ".join(metric_change_text(m) for m in lost) or "none beyond the tolerance"
+    return (
+        f"<p>A cut of {100 * DEEP_CUT:g} % or more: the recipe that comes closest to keeping "
+        f"the quality is {_recipe(near, len(tr.runs) > 1)} "
+        f"({100 * (1 - (near.synthesis_co2e_kg or 0) / ref_kg):.1f} % less); it is not "
+        f"recommended because of {esc(why)}.</p>"
     )
 
 
@@ -316,62 +281,6 @@ def _steps(tr: TradeoffAnalysis, claims: Sequence[Claim]) -> str:
     return "".join(parts)
 
 
-def _cell(p: TradeoffPoint, value: float | None, std: float | None = None) -> str:
-    if not p.ok:
-        return "failed"
-    if value is None:
-        return "–"
-    return num(value) + _spread(value, std) + prov_mark(p.provenance)
-
-
-def _points(tr: TradeoffAnalysis) -> str:
-    metrics = list(tr.shown_metrics)
-    fronts = {p.point_id for m in metrics for p in tr.synthesis_front(m)}
-    ref = tr.summary.reference if tr.summary else None
-    rec = tr.summary.recommended if tr.summary else None
-    rows = []
-    order = sorted(tr.points, key=lambda p: (p.run, p.sampler, -p.steps, p.batch_size))
-    for p in order:
-        role = ["reference"] if p.point_id == ref else []
-        role += ["recommended"] if p.point_id == rec and rec != ref else []
-        role += ["front"] if p.point_id in fronts else []
-        role_cell = esc(", ".join(role)) if p.ok else f"<b>failed</b>: {esc(p.error)}"
-        quality = [
-            "failed" if not p.ok else num(p.metric(m)) if p.metric(m) is not None else "–"
-            for m in metrics
-        ]
-        rows.append(
-            [
-                esc(p.run),
-                esc(p.sampler),
-                str(p.steps),
-                str(p.batch_size),
-                _cell(p, p.energy_per_sample_j_mean, p.energy_per_sample_j_std),
-                _cell(p, p.synthesis_co2e_kg, p.synthesis_co2e_kg_std),
-                _cell(p, tr.total_co2e(p)),
-                *quality,
-                "failed" if not p.ok else "yes" if tr.within(p) else "no",
-                role_cell,
-            ]
-        )
-    n = f"{tr.target_samples:,}"
-    headers = ["run", "sampler", "steps", "batch", "J per sample", f"synthesis kg CO2e ({n})",
-               f"+ training kg CO2e ({n})", *metrics, "within tolerance",
-               "role (or error)"]  # fmt: skip
-    failed = len(tr.failed)
-    summary = f"All {len(tr.points)} recipes of the sweep" + (
-        f" ({failed} failed)" if failed else ""
-    )
-    return (
-        "<h3 id='tradeoff-points'>Every recipe</h3>"
-        f"<details><summary>{summary}</summary>"
-        + table(headers, rows, set(range(2, 7 + len(metrics))))
-        + "<p class='small'>front: on the Pareto front of synthesis CO2e vs one of the "
-        "judged metrics. A failed recipe has no numbers, only its error."
-        "</p></details>"
-    )
-
-
 def tradeoff_section(analysis: Analysis, claims: Sequence[Claim]) -> str:
     """The section's HTML with its heading; empty for a study without a sweep."""
     tr = analysis.tradeoff
@@ -390,5 +299,5 @@ def tradeoff_section(analysis: Analysis, claims: Sequence[Claim]) -> str:
         )
         + _break_even(tr)
         + _steps(tr, claims)
-        + _points(tr)
+        + points_table(tr)
     )
