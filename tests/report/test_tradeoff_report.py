@@ -196,7 +196,7 @@ def test_no_cheaper_recipe_within_keeps_the_reference_and_names_the_nearest(
 ) -> None:
     worse = {k: 1.2 for k in [("ddpm", 200), ("ddim", 200), ("ddim", 50), ("ddim", 20),
                               ("rflow", 50), ("rflow", 20), ("rflow", 10)]}  # fmt: skip
-    worse[("rflow", 50)] = 1.07  # nearest: 7 % worse
+    worse[("rflow", 50)] = 1.17  # nearest: 17 % worse, shown worse through its ±10 % CI
     # DDPM 1000 at a larger batch has the reference's quality at less CO2e: not swept here
     study = _study(tmp_path, worse=worse, failed=("ddpm/ddpm-1000-b4", "ddpm/ddpm-1000-b16"))
     tr = analyze(study).tradeoff
@@ -265,7 +265,7 @@ def test_a_recipe_saving_less_than_95_percent_names_the_nearest_deeper_cut(
 ) -> None:
     worse = {k: 1.2 for k in [("ddpm", 200), ("ddim", 200), ("ddim", 50), ("ddim", 20),
                               ("rflow", 50), ("rflow", 20), ("rflow", 10)]}  # fmt: skip
-    worse[("rflow", 50)] = 1.07
+    worse[("rflow", 50)] = 1.17  # shown worse than the 5 % band through its ±10 % CI
     study = _study(tmp_path, worse=worse)
     analysis = analyze(study)
     assert analysis.tradeoff.summary.recommended == "ddpm/ddpm-1000-b16"  # batching only
@@ -275,6 +275,6 @@ def test_a_recipe_saving_less_than_95_percent_names_the_nearest_deeper_cut(
         "A cut of 95 % or more: the recipe that comes closest to keeping the quality is rflow, "
         f"50 steps, batch 16 (run rflow, objective rflow) ({saving:.1f} % less)" in section
     )
-    assert "not recommended because of hu_wasserstein 20 [18–22] → 21.7" in section
+    assert "not recommended because of hu_wasserstein 20 [18–22] → 23.8" in section
     # a recipe that saves 95 % or more says nothing of the kind
     assert "A cut of 95 %" not in _section(build_report(_study(tmp_path / "b")).html.read_text())

@@ -8,10 +8,12 @@ from lpm.provenance import Provenance
 from lpm.results import QualityMetricRecord, TradeoffPoint, TradeoffRun, TradeoffSummary, point_id
 
 
-def metric(value: float, *, better: str = "lower", n: int = 8) -> QualityMetricRecord:
-    """One quality metric with a ±10 % interval."""
+def metric(
+    value: float, *, better: str = "lower", n: int = 8, ci: float = 0.1
+) -> QualityMetricRecord:
+    """One quality metric with a ±`ci` relative interval (±10 % by default)."""
     return QualityMetricRecord(
-        value=value, ci_low=0.9 * value, ci_high=1.1 * value, floor=None,
+        value=value, ci_low=(1 - ci) * value, ci_high=(1 + ci) * value, floor=None,
         n={"generated": n, "real": n}, better=better,
     )  # fmt: skip
 
@@ -27,10 +29,11 @@ def make_point(
     status: str = "ok",
     error: str | None = None,
     objective: str = "ddpm",
+    ci: float = 0.1,
     **kw: Any,
 ) -> TradeoffPoint:
     """A point: synthesis CO2e `co2e_kg` for 10 000 samples (PUE 1, 500 g/kWh); quality
-    `values` over the defaults."""
+    `values` over the defaults, each with a ±`ci` relative interval."""
     judged = {"hu_wasserstein": 10.0, "tissue_fraction_l1": 0.1, "frechet_distance": 5.0}
     judged.update(values or {})
     kwh = co2e_kg / 0.5
@@ -49,7 +52,7 @@ def make_point(
         "synthesis_it_energy_kwh_std": 0.0, "synthesis_co2e_kg": co2e_kg,
         "synthesis_co2e_kg_std": 0.0, "pue": 1.0, "region": "DE",
         "carbon_intensity_g_per_kwh": 500.0,
-        "quality": {name: metric(v) for name, v in judged.items()} if ok else {},
+        "quality": {name: metric(v, ci=ci) for name, v in judged.items()} if ok else {},
         "quality_samples": 8 if ok else 0, "copy_rate": 0.0 if ok else None,
         "finished_at": "2026-12-01T12:00:00Z",
     }  # fmt: skip

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.results.tradeoff_factory import make_point, make_run
+from tests.results import tradeoff_factory
+from tests.results.tradeoff_factory import make_run
 
 from lpm.results import TradeoffSummary
 from lpm.study.frontier import (
@@ -20,6 +22,9 @@ from lpm.study.frontier import (
     summarize,
     within_tolerance,
 )
+
+# narrow intervals: these tests are about values; the CI rule has its own test below
+make_point = partial(tradeoff_factory.make_point, ci=0.001)
 
 HU = "hu_wasserstein"
 
@@ -72,20 +77,37 @@ def test_front_matches_brute_force(pairs):
     assert values == sorted(values, reverse=True)  # along the front quality improves
 
 
-def test_within_tolerance_boundary_and_missing():
+def test_within_tolerance_by_value_boundary_and_missing():
     ref = make_point("r", "ddpm", 1000, values={HU: 100.0})
-    assert within_tolerance(make_point(values={HU: 105.0}), ref, [HU], 0.05)
-    assert not within_tolerance(make_point(values={HU: 105.01}), ref, [HU], 0.05)
-    assert within_tolerance(make_point(values={HU: 50.0}), ref, [HU], 0.0)
-    assert not within_tolerance(make_point(values={HU: 100.0}), ref, ["nope"], 0.05)
-    assert not within_tolerance(make_point(status="failed"), ref, [HU], 0.05)
+    assert within_tolerance(make_point(values={HU: 105.0}), ref, [HU], 0.05, "value")
+    assert not within_tolerance(make_point(values={HU: 105.01}), ref, [HU], 0.05, "value")
+    assert within_tolerance(make_point(values={HU: 50.0}), ref, [HU], 0.0, "value")
+    assert not within_tolerance(make_point(values={HU: 100.0}), ref, ["nope"], 0.05, "value")
+    assert not within_tolerance(make_point(status="failed"), ref, [HU], 0.05, "value")
     neg = make_point("r", "ddpm", 1000, values={HU: -10.0})  # |ref| for a negative value
-    assert within_tolerance(make_point(values={HU: -9.5}), neg, [HU], 0.05)
-    assert not within_tolerance(make_point(values={HU: -9.4}), neg, [HU], 0.05)
+    assert within_tolerance(make_point(values={HU: -9.5}), neg, [HU], 0.05, "value")
+    assert not within_tolerance(make_point(values={HU: -9.4}), neg, [HU], 0.05, "value")
     assert excess(make_point(values={HU: 110.0}), ref, HU) == pytest.approx(0.10)
     tiny = make_point("r", "ddpm", 1000, values={HU: 2e-17})  # rounding noise around 0
-    assert within_tolerance(make_point(values={HU: 3e-17}), tiny, [HU], 0.05)
-    assert not within_tolerance(make_point(values={HU: 1e-6}), tiny, [HU], 0.05)
+    assert within_tolerance(make_point(values={HU: 3e-17}), tiny, [HU], 0.05, "value")
+    assert not within_tolerance(make_point(values={HU: 1e-6}), tiny, [HU], 0.05, "value")
+
+
+def test_within_tolerance_by_ci_fails_only_what_the_samples_show_worse():
+    ref = make_point("r", "ddpm", 1000, values={HU: 100.0})
+
+    def at(value: float, low: float, high: float):
+        point = make_point(values={HU: value})
+        record = point.quality[HU].model_copy(update={"ci_low": low, "ci_high": high})
+        return point.model_copy(update={"quality": {HU: record}})
+
+    # 20 % worse by value, but its CI reaches into the 5 % band: not shown worse
+    assert within_tolerance(at(120.0, 95.0, 150.0), ref, [HU], 0.05)
+    assert not within_tolerance(at(120.0, 95.0, 150.0), ref, [HU], 0.05, "value")
+    # its whole CI above the band: shown worse
+    assert not within_tolerance(at(120.0, 106.0, 150.0), ref, [HU], 0.05)
+    # the same value with a narrow CI is judged by it as well
+    assert within_tolerance(at(104.0, 103.0, 105.0), ref, [HU], 0.05)
 
 
 def _sweep():

@@ -6,7 +6,8 @@ study, the report and tests judge a sweep the same way:
 - :func:`pareto_front`: the points no other point beats on both synthesis CO2e and a
   metric (both lower better); equal points are all on it;
 - :func:`within_tolerance`: a point's quality is within ``tolerance`` of the reference on
-  every judged metric (``value <= ref + tolerance × |ref|`` for a lower-better metric);
+  every judged metric: not shown worse than ``ref + tolerance × |ref|`` at 95 % (the
+  better end of its bootstrap CI inside that band; rule "value" compares the values);
 - :func:`recommend`: the lowest-CO2e point within tolerance, or the nearest one and why;
 - :func:`break_even`: after how many samples a costlier training pays back;
 - :func:`summarize`: all of it as the sweep's :class:`~lpm.results.TradeoffSummary`.
@@ -113,18 +114,42 @@ def worst_excess(
     return worst, name
 
 
+def best_case(point: TradeoffPoint, metric: str) -> float | None:
+    """The better end of the metric's 95 % CI, as a lower-is-better number (see score)."""
+    record = point.quality.get(metric)
+    if record is None or not (_finite(record.ci_low) and _finite(record.ci_high)):
+        return score(point, metric)
+    lo, hi = sorted((record.ci_low, record.ci_high))
+    if record.better == "higher":
+        return -hi
+    if record.better == "closer_to_floor" and _finite(record.floor):
+        return (
+            0.0 if lo <= record.floor <= hi else min(abs(lo - record.floor), abs(hi - record.floor))
+        )
+    return lo
+
+
 def within_tolerance(
-    point: TradeoffPoint, reference: TradeoffPoint, metrics: Sequence[str], tolerance: float
+    point: TradeoffPoint,
+    reference: TradeoffPoint,
+    metrics: Sequence[str],
+    tolerance: float,
+    rule: str = "ci",
 ) -> bool:
     """True when the ok `point` is within `tolerance` of `reference` on every metric.
 
-    Lower-better: ``value <= ref + tolerance × |ref|`` (+ :data:`ATOL`). A metric either
-    point lacks fails.
+    Lower-better, with band = ref + tolerance × |ref| (+ :data:`ATOL`):
+    rule "ci" (default): the point is not shown worse than the band at 95 % — the better
+    end of its CI is inside the band; rule "value": its value is inside the band. With
+    tens of samples a metric's CI is often wider than 5 %, so "value" fails a recipe that
+    equals the reference about half the time per metric; "ci" fails only what the samples
+    show to be worse. A metric either point lacks fails.
     """
     if not point.ok or not metrics:
         return False
     for m in metrics:
-        ref, value = score(reference, m), score(point, m)
+        ref = score(reference, m)
+        value = best_case(point, m) if rule == "ci" else score(point, m)
         if ref is None or value is None or value > ref + tolerance * abs(ref) + ATOL:
             return False
     return True
@@ -186,7 +211,7 @@ def recommend(
                                           p.point_id))  # fmt: skip
         frac, kg = _saving(best, reference)
         worst, on = worst_excess(best, reference, judged)
-        keeps = f"every judged metric within {tol} of {reference.point_id}"
+        keeps = f"no judged metric shown more than {tol} worse than {reference.point_id} (95 % CI)"
         if best.point_id == reference.point_id:
             why = f"no recipe emits less than the reference with {keeps}{note}"
             cheaper = [p for p in ok if co2e(p) < co2e(reference)]
