@@ -23,6 +23,7 @@ from lpm.ldm import (
     sample_ldm,
     samplers_for,
 )
+from lpm.ldm import checkpoint as ckpt
 from lpm.ldm.diffusion import _build
 from lpm.ldm.networks import LDM_FILE
 from lpm.ldm.objectives import REGISTRY
@@ -198,3 +199,16 @@ def test_cli_trains_rflow_and_refuses_an_unknown_objective(
     assert run_objective(out) == "rflow"
     line = one_line_error(["train", "--dims", "2", "--objective", "edm"], capsys)
     assert "objective" in line and "rflow" in line
+
+
+def test_a_checkpoint_without_objective_resumes_as_ddpm(tmp_path: Path, ae2d: Path) -> None:
+    run = tmp_path / "old"
+    tiny_ldm(run, ae2d, iterations=2, checkpoint_every=2)
+    last = run / "checkpoints" / ckpt.LAST
+    state = ckpt.load(last)
+    del state["config"]["objective"]  # written before objectives existed
+    ckpt.save_atomic(state, last)
+    with pytest.raises(LpmError, match="objective=ddpm, not rflow"):
+        tiny_ldm(run, ae2d, objective="rflow", iterations=3, checkpoint_every=2)
+    tiny_ldm(run, ae2d, iterations=3, checkpoint_every=2)
+    assert json.loads((run / "summary.json").read_text())["resumed_from"] == 2

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lpm.energy.distributed import gather
+from lpm.errors import LpmError
 from lpm.ldm import checkpoint as ckpt
 from lpm.ldm import stage as loop
 from lpm.ldm.config import TrainConfig
@@ -56,6 +57,8 @@ _RESUME_KEYS = (
     "beta_end",
     "prediction_type",
 )
+# Resume keys that checkpoints written before they existed lack, with what they meant then.
+_RESUME_DEFAULTS = {"objective": "ddpm"}
 
 
 @dataclass
@@ -154,6 +157,25 @@ def _schedule(cfg: TrainConfig) -> dict[str, Any]:
     return objective(cfg.objective).schedule(cfg)
 
 
+def _resume_state(cfg: TrainConfig) -> dict[str, Any] | None:
+    """The run's last checkpoint (stage.resume_state), an older one lacking a key of
+    _RESUME_DEFAULTS read as holding its default; LpmError when the settings differ."""
+    what = "a training run"
+    keys = tuple(k for k in _RESUME_KEYS if k not in _RESUME_DEFAULTS)
+    state = loop.resume_state(cfg, keys, what)
+    if state is None:
+        return None
+    saved = state.get("config", {})
+    for key, default in _RESUME_DEFAULTS.items():
+        theirs, mine = saved.get(key, default), getattr(cfg, key)
+        if theirs != mine:
+            raise LpmError(
+                f"{cfg.out} holds {what} with {key}={theirs}, not {mine}; use another --out "
+                "or delete that directory."
+            )
+    return state
+
+
 def _build(cfg: TrainConfig, rt: Runtime, latent_channels: int) -> tuple[Stage2, dict]:
     torch.manual_seed(cfg.seed)
     kwargs = preset(cfg.dims, cfg.model, latent_channels=latent_channels)
@@ -249,7 +271,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
     check_latent(cfg, ae_blob)
     latent_channels = int(ae_blob["kwargs"]["embedding_dim"])
     batch = per_rank_batch(cfg.batch_size, rt.world_size, cfg.global_batch)
-    state = loop.resume_state(cfg, _RESUME_KEYS, "a training run")
+    state = _resume_state(cfg)
     ckpt.seed_everything(cfg.seed + rt.rank)
     s, unet_kwargs = _build(cfg, rt, latent_channels)
     stage = _Stage2Loop(s, cfg, rt, unet_kwargs)
