@@ -37,6 +37,7 @@ from lpm.report.html import num as _num
 from lpm.report.html import pm as _pm
 from lpm.report.html import prov_mark as _prov
 from lpm.report.html import table as _table
+from lpm.report.plan_section import study_when_where
 from lpm.report.quality import quality_section
 from lpm.report.scenarios import PhaseEnergy, SynthesisMeasurement
 from lpm.report.sources import equivalents_constants, pue_constants, source_title
@@ -527,6 +528,7 @@ def render(
         "<h2 id='quality'>What the samples are worth</h2>",
         quality_section(analysis.study_dir, analysis.quality),
         tradeoff_section(analysis, claims),  # empty without a sweep
+        study_when_where(analysis),  # empty without a predicted job
         "<h2 id='hardware'>Hardware</h2>",
         _hardware(analysis),
         "<h2 id='method'>What was measured and what estimated</h2>",

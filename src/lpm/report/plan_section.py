@@ -157,3 +157,17 @@ def when_where_section(ww: WhenWhere | None) -> str:
         f"<th>that saving is about</th></tr>{''.join(rows)}</table>"
         + (f"<ul class='small'>{notes}</ul>" if notes else "")
     )
+
+
+def study_when_where(analysis: Any) -> str:
+    """The section for a study's Analysis (its records, base region, spec regions, PUE)."""
+    from lpm.carbon import DEFAULT_PUE
+
+    pue = analysis.pue_values[0] if analysis.pue_values else DEFAULT_PUE
+    try:
+        ww = when_where(
+            analysis.results.ok(), analysis.base_region, list(analysis.spec.regions), pue
+        )
+    except LpmError as exc:  # a region the tables cannot place: say so, keep the report
+        return f"<h2 id='when-where'>When and where</h2><p>{html.escape(str(exc))}</p>"
+    return when_where_section(ww)
