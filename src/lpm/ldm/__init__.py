@@ -5,41 +5,49 @@ its latent space in three presets (small/medium/large). Training and sampling ar
 by lpm.energy's Tracker and write summary.json.
 """
 
-from lpm.ldm.autoencoder import train_autoencoder
-from lpm.ldm.config import (
-    DEFAULT_BETA_END,
-    DEFAULT_BETA_START,
-    DEFAULT_SCHEDULE,
-    SCHEDULES,
-    AutoencoderConfig,
-    SampleConfig,
-    TrainConfig,
-)
-from lpm.ldm.diffusion import diffusion_loss, train_ldm
-from lpm.ldm.networks import run_objective
-from lpm.ldm.presets import (
-    LATENT_CHANNELS,
-    MODELS,
-    PRESETS,
-    autoencoder_kwargs,
-    discriminator_kwargs,
-    preset,
-    total_downsample,
-)
-from lpm.ldm.results import AutoencoderResult, SampleResult, TrainResult
-from lpm.ldm.sampling import generate, load_sampler, sample_ldm
-from lpm.ldm.schedulers import (
-    OBJECTIVES,
-    SAMPLERS,
-    SAMPLERS_BY_OBJECTIVE,
-    check_sampler,
-    make_scheduler,
-    samplers_for,
-)
+import importlib
+from typing import Any
+
+# Names and the module each lives in: imported on first use (PEP 562), so that reading a
+# config (every `lpm` command builds its flags from them) does not import torch and MONAI.
+_LAZY: dict[str, str] = {
+    "train_autoencoder": "autoencoder",
+    **dict.fromkeys(
+        ("DEFAULT_BETA_END", "DEFAULT_BETA_START", "DEFAULT_SCHEDULE", "SCHEDULES",
+         "AutoencoderConfig", "SampleConfig", "TrainConfig"),
+        "config",
+    ),
+    "diffusion_loss": "diffusion",
+    "train_ldm": "diffusion",
+    "run_objective": "networks",
+    **dict.fromkeys(
+        ("LATENT_CHANNELS", "MODELS", "PRESETS", "autoencoder_kwargs", "discriminator_kwargs",
+         "preset", "total_downsample"),
+        "presets",
+    ),
+    **dict.fromkeys(("AutoencoderResult", "SampleResult", "TrainResult"), "results"),
+    **dict.fromkeys(("generate", "load_sampler", "sample_ldm"), "sampling"),
+    **dict.fromkeys(
+        ("OBJECTIVES", "SAMPLERS", "SAMPLERS_BY_OBJECTIVE", "check_sampler", "make_scheduler",
+         "samplers_for"),
+        "schedulers",
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lpm.ldm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"lpm.ldm.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def size_multiple(dims: int, model: str, autoencoder_downsample: int = 4) -> int:
     """The multiple every image axis must be: autoencoder x UNet downsampling."""
+    from lpm.ldm.presets import preset, total_downsample
+
     preset(dims, model)
     return total_downsample(autoencoder_downsample)
 
