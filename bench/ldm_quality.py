@@ -73,6 +73,7 @@ def _train_autoencoder(args: argparse.Namespace, work: Path) -> Path:
         iterations=args.ae_iterations,
         batch_size=args.ae_batch_size,
         channels=args.ae_channels,
+        latent_channels=args.ae_latent_channels,
         n_items=args.n_items,
         seed=args.seed,
         out=out,
@@ -256,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--ae-iterations", type=int, default=1500)
     parser.add_argument("--ae-batch-size", type=int, default=2)
     parser.add_argument("--ae-channels", type=int, default=64)
+    parser.add_argument(
+        "--ae-latent-channels", type=int, default=3, help="latent channels of the autoencoder"
+    )
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4)
