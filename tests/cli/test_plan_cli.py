@@ -132,6 +132,22 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert message in line
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timestamp,g\nyesterday,100\n", "no parsable rows"),
+        ("timestamp,g\n2026-12-02T00:00,100\n2026-12-02T00:00,120\n", "same time"),
+    ],
+)
+def test_unusable_csvs_are_one_line(tmp_path, capsys, text, message):
+    path = tmp_path / "series.csv"
+    path.write_text(text)
+    line = one_line_error(
+        ["plan", "--kwh", "1", "--hours", "1", "--intensity-csv", str(path)], capsys
+    )
+    assert message in line
+
+
 def test_negative_intensities_in_a_csv_are_refused(tmp_path, capsys):
     path = tmp_path / "bad.csv"
     path.write_text("timestamp,g\n2026-12-02T00:00,100\n2026-12-02T01:00,-50\n")
