@@ -217,15 +217,16 @@ def test_the_tradeoff_line_names_the_recipe_and_its_saving() -> None:
     from tests.results.tradeoff_factory import make_summary
 
     line = tradeoff_line(make_summary())
-    assert line.startswith("tradeoff: recommended run/ddim-50-b1: 95% less CO2e than ")
-    assert "run/ddpm-1000-b1 (19 kg for 10,000 samples)" in line and "within 5%" in line
+    assert line.startswith("tradeoff: recommended run/ddim-50-b1: 95.0% less CO2e than ")
+    assert "run/ddpm-1000-b1 (19 kg for 10,000 samples)" in line
+    assert "not shown more than 5% worse" in line
     none = make_summary(
         recommended=None, closest="run/ddim-20-b1", why="HU Wasserstein\n12 % above",
         saving_fraction=0.97, saving_co2e_kg=19.4,
     )  # fmt: skip
     line = tradeoff_line(none)
     assert "no recipe within 5% of run/ddpm-1000-b1; closest run/ddim-20-b1: " in line
-    assert "HU Wasserstein 12 % above; 97% less CO2e" in line and "\n" not in line
+    assert "HU Wasserstein 12 % above; 97.0% less CO2e" in line and "\n" not in line
 
 
 def test_dry_run_says_what_the_tradeoff_stage_sweeps(capsys) -> None:

@@ -164,13 +164,13 @@ def tradeoff_line(summary: Any) -> str:
     n = f"{summary.target_samples:,} samples"
     saving = ""
     if summary.saving_fraction is not None:
-        saving = f"{summary.saving_fraction:.0%} less CO2e than {summary.reference}"
+        saving = f"{summary.saving_fraction:.1%} less CO2e than {summary.reference}"
         if summary.saving_co2e_kg is not None:
             saving += f" ({summary.saving_co2e_kg:.3g} kg for {n})"
     if summary.recommended is not None:
         return (
             f"tradeoff: recommended {summary.recommended}: {saving or 'no saving known'}, "
-            f"quality within {tol} of the reference"
+            f"quality not shown more than {tol} worse than the reference's (95 % CI)"
         )
     closest = summary.closest or "none"
     tail = f"; {saving}" if saving else ""
