@@ -12,6 +12,7 @@ from typing import Any
 from lpm.carbon import IntensityDatabase, equivalents
 from lpm.errors import LpmError
 from lpm.plan import Job, plan_job, table_series, to_epoch
+from lpm.report.html import prov_mark
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class WhenWhere:
     region_kg: float
     regions_compared: int
     notes: tuple[str, ...] = ()
+    provenance: str | None = None  # of the job's predicted energy
 
     def saving(self, kg: float | None) -> tuple[float, float] | None:
         if kg is None or self.baseline_kg <= 0:
@@ -39,7 +41,7 @@ class WhenWhere:
         return self.baseline_kg - kg, 1 - kg / self.baseline_kg
 
 
-def _largest_job(records: Any) -> tuple[str, float, float] | None:
+def _largest_job(records: Any) -> tuple[str, float, float, Any] | None:
     best = None
     for record in records:
         for part, what in ((record.train, "training"), (record.sample, "synthesis")):
@@ -51,6 +53,7 @@ def _largest_job(records: Any) -> tuple[str, float, float] | None:
                     f"{record.scenario_id} {what} ({p.n:,})",
                     p.energy_kwh_mean,
                     p.duration_s_mean,
+                    getattr(p, "provenance", None),
                 )
     return best
 
@@ -73,7 +76,7 @@ def when_where(
     found = _largest_job(records)
     if found is None:
         return None
-    label, energy, duration = found
+    label, energy, duration, provenance = found
     db = db or IntensityDatabase.default()
     base = db.lookup(region)
     factor = energy * pue / 1000.0
@@ -112,6 +115,7 @@ def when_where(
         region_kg=factor * best.g_per_kwh,
         regions_compared=len(candidates),
         notes=tuple(notes),
+        provenance=None if provenance is None else str(getattr(provenance, "value", provenance)),
     )
 
 
@@ -121,9 +125,10 @@ def _row(what: str, how: str, kg: float | None, ww: WhenWhere) -> str:
         return ""
     saved, frac = saving
     eq = equivalents(max(saved, 0.0))
+    mark = prov_mark(ww.provenance) if ww.provenance else ""
     return (
-        f"<tr><td>{html.escape(what)}</td><td>{html.escape(how)}</td><td>{kg:,.3g}</td>"
-        f"<td>{saved:,.3g} ({frac:.0%})</td><td>{eq.car_km:,.0f} km by car; "
+        f"<tr><td>{html.escape(what)}</td><td>{html.escape(how)}</td><td>{kg:,.3g}{mark}</td>"
+        f"<td>{saved:,.3g}{mark} ({frac:.0%})</td><td>{eq.car_km:,.0f} km by car; "
         f"{eq.annual_budget_share:.1%} of a 1.5 °C budget</td></tr>"
     )
 

@@ -29,6 +29,8 @@ from lpm.results import (
     TradeoffPoint,
     TradeoffRun,
     TradeoffSummary,
+    metric_best_case,
+    metric_score,
     read_tradeoff,
 )
 from lpm.sizes import parse_size, size_label
@@ -47,23 +49,17 @@ def _finite(value: float | None) -> bool:
 
 
 def score(record: QualityMetricRecord) -> float | None:
-    """A metric as a lower-is-better number (the sweep's rule): ``lower`` its value,
-    ``higher`` minus it, ``closer_to_floor`` its distance to the floor."""
-    if not _finite(record.value):
-        return None
-    if record.better == "higher":
-        return -record.value
-    if record.better == "closer_to_floor" and _finite(record.floor):
-        return abs(record.value - record.floor)  # type: ignore[operator]
-    return record.value
+    """A metric as a lower-is-better number (the sweep's rule, lpm.results.metric_score)."""
+    return metric_score(record)
 
 
 @dataclass(frozen=True)
 class MetricChange:
     """One quality metric of a point next to a base point (the reference, or 1000 steps).
 
-    ``limit`` is the worst value still within tolerance (lower-better: ``base + tolerance
-    × |base|``); ``within`` is None when either point lacks the metric.
+    ``limit`` is the tolerance band's edge (lower-better: ``base + tolerance × |base|``);
+    ``within``: the better end of the point's CI is inside it (None when either point
+    lacks the metric).
     """
 
     name: str
@@ -113,8 +109,14 @@ class MetricChange:
 
     @property
     def within(self) -> bool | None:
-        e = self.excess
-        return None if e is None else e <= self.tolerance + 1e-12
+        """The sweep's rule: not shown worse than the limit, i.e. the better end of the
+        point's 95 % CI inside ``base + tolerance × |base|`` (lower-is-better)."""
+        if self.base is None or self.other is None:
+            return None
+        b, best = score(self.base), metric_best_case(self.other)
+        if b is None or best is None:
+            return None
+        return best <= b + self.tolerance * abs(b) + 1e-12
 
     @property
     def ci_overlap(self) -> bool | None:

@@ -161,8 +161,10 @@ def _recommendation(tr: TradeoffAnalysis) -> str:
         "ddpm", HIGH_STEPS, 1) else ""  # fmt: skip
     head = (
         f"<p>Reference{paper_way}: {_recipe(ref, several)}; a recipe keeps its quality when "
-        f"every judged metric ({esc(', '.join(s.metrics))}) is within {100 * s.tolerance:g} "
-        "% of the reference's value.</p>"
+        f"no judged metric ({esc(', '.join(s.metrics))}) is shown more than "
+        f"{100 * s.tolerance:g} % worse than the reference's: the better end of the recipe's "
+        "95 % interval must lie inside the tolerance limit. With tens of samples the "
+        "intervals are wide, so this fails only what the samples show to be worse.</p>"
     )
     if rec is not None and rec.point_id != ref.point_id:
         return (

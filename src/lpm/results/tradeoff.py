@@ -10,6 +10,7 @@ study and lpm.report. Typed, versioned, unknown fields refused, importable witho
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +42,37 @@ _ENERGY_FIELDS = (
     "synthesis_co2e_kg",
     "synthesis_co2e_kg_std",
 )
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def metric_score(record: QualityMetricRecord) -> float | None:
+    """A metric as a lower-is-better number: ``lower`` its value, ``higher`` minus it,
+    ``closer_to_floor`` its distance to the floor (None without a finite value)."""
+    if not _finite(record.value):
+        return None
+    if record.better == "higher":
+        return -record.value
+    if record.better == "closer_to_floor" and _finite(record.floor):
+        return abs(record.value - record.floor)  # type: ignore[operator]
+    return record.value
+
+
+def metric_best_case(record: QualityMetricRecord) -> float | None:
+    """The better end of the metric's 95 % CI, as a lower-is-better number (its score when
+    the interval is missing). The tolerance rule: a recipe is out on a metric only when
+    even this lies beyond the limit, i.e. its samples show it worse."""
+    if not (_finite(record.ci_low) and _finite(record.ci_high)):
+        return metric_score(record)
+    lo, hi = sorted((record.ci_low, record.ci_high))
+    if record.better == "higher":
+        return -hi
+    if record.better == "closer_to_floor" and _finite(record.floor):
+        floor = float(record.floor)  # type: ignore[arg-type]
+        return 0.0 if lo <= floor <= hi else min(abs(lo - floor), abs(hi - floor))
+    return lo
 
 
 def point_id(run: str, sampler: str, steps: int, batch_size: int) -> str:

@@ -19,7 +19,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lpm.results import BreakEven, TradeoffPoint, TradeoffRun, TradeoffSummary
+from lpm.results import (
+    BreakEven,
+    TradeoffPoint,
+    TradeoffRun,
+    TradeoffSummary,
+    metric_best_case,
+    metric_score,
+)
 from lpm.units import J_PER_KWH
 
 JUDGED_METRICS: tuple[str, ...] = ("hu_wasserstein", "tissue_fraction_l1", "frechet_distance")
@@ -33,19 +40,11 @@ def _finite(value: float | None) -> bool:
 
 
 def score(point: TradeoffPoint, metric: str) -> float | None:
-    """The metric as a lower-is-better number, or None if the point lacks a finite one.
-
-    ``better`` "lower": the value; "higher": minus the value; "closer_to_floor": the
-    distance to the floor (real vs real).
-    """
+    """The metric as a lower-is-better number, or None if the point lacks a finite one
+    (lpm.results.metric_score: "lower" the value, "higher" minus it, "closer_to_floor" the
+    distance to the floor)."""
     record = point.quality.get(metric)
-    if record is None or not _finite(record.value):
-        return None
-    if record.better == "higher":
-        return -record.value
-    if record.better == "closer_to_floor" and _finite(record.floor):
-        return abs(record.value - record.floor)
-    return record.value
+    return None if record is None else metric_score(record)
 
 
 def co2e(point: TradeoffPoint) -> float | None:
@@ -115,18 +114,9 @@ def worst_excess(
 
 
 def best_case(point: TradeoffPoint, metric: str) -> float | None:
-    """The better end of the metric's 95 % CI, as a lower-is-better number (see score)."""
+    """The better end of the metric's 95 % CI, lower-is-better (lpm.results.metric_best_case)."""
     record = point.quality.get(metric)
-    if record is None or not (_finite(record.ci_low) and _finite(record.ci_high)):
-        return score(point, metric)
-    lo, hi = sorted((record.ci_low, record.ci_high))
-    if record.better == "higher":
-        return -hi
-    if record.better == "closer_to_floor" and _finite(record.floor):
-        return (
-            0.0 if lo <= record.floor <= hi else min(abs(lo - record.floor), abs(hi - record.floor))
-        )
-    return lo
+    return None if record is None else metric_best_case(record)
 
 
 def within_tolerance(
