@@ -84,7 +84,12 @@ def when_where(
     notes: list[str] = []
     month = _best_month(db, region, base.basis)
     hour = hour_kg = None
-    if month is not None:
+    if month is None:
+        notes.append(
+            f"{region} has no monthly or hourly values in the packaged tables, so only the "
+            "region can change this job's CO2e here"
+        )
+    else:
         y, m = (int(v) for v in month[0].split("-"))
         start = to_epoch(datetime(y, m, 1, tzinfo=UTC))
         window = max(24 * 3600.0, duration) + 24 * 3600.0
