@@ -208,3 +208,12 @@ def test_summarize():
     assert s.fronts[HU] == ["a/ddim-10-b16", "a/ddim-50-b16", "a/ddpm-1000-b16"]
     assert s.metrics == list(JUDGED_METRICS) and s.break_even == []
     assert "a/ddim-20-b16" not in s.within
+
+
+def test_break_even_calls_trainings_within_one_percent_the_same():
+    a = make_run("a", co2e_kg=0.5)  # 1 kWh
+    b = make_run("b", co2e_kg=0.5002)  # 1.0004 kWh
+    pa = make_point("a", "ddpm", 1000, co2e_kg=2.0)
+    pb = make_point("b", "rflow", 10, co2e_kg=0.01)
+    result = break_even_pair(a, pa, b, pb)
+    assert result.samples is None and "the same within 1%" in result.note
