@@ -19,12 +19,11 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime
 
 from lpm.carbon import IntensityDatabase
 from lpm.errors import LpmError
 from lpm.plan.profiles import table_series
-from lpm.plan.series import IntensitySeries, from_epoch
+from lpm.plan.series import IntensitySeries, from_epoch, parse_timestamp
 
 ESO_URL = "https://api.carbonintensity.org.uk"
 ENV_ESO_URL = "LPM_CARBONINTENSITY_URL"
@@ -51,16 +50,6 @@ def _get(url: str, headers: dict[str, str], what: str) -> object:
         ) from None
     except ValueError:
         raise ForecastError(f"{what} sent an answer that is not JSON") from None
-
-
-def _stamp(text: object) -> float:
-    raw = str(text).strip()
-    if raw.endswith("Z"):
-        raw = raw[:-1] + "+00:00"
-    when = datetime.fromisoformat(raw)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
 
 
 def _series(
@@ -90,7 +79,7 @@ def eso_forecast(start: float) -> IntensitySeries:
     data = _get(f"{base.rstrip('/')}/intensity/{stamp}/fw48h", {}, "the ESO carbon-intensity API")
     try:
         rows = data["data"]  # type: ignore[index]
-        points = [(_stamp(r["from"]), float(r["intensity"]["forecast"])) for r in rows]
+        points = [(parse_timestamp(r["from"]), float(r["intensity"]["forecast"])) for r in rows]
     except (KeyError, TypeError, ValueError):
         raise ForecastError("the ESO carbon-intensity API sent an unexpected answer") from None
     return _series(points, 1800.0, "GB", "direct", "nationalgrideso_forecast")
@@ -110,7 +99,7 @@ def electricitymaps_forecast(zone: str, *, basis: str = "lifecycle") -> Intensit
     )
     try:
         rows = data["forecast"]  # type: ignore[index]
-        points = [(_stamp(r["datetime"]), float(r["carbonIntensity"])) for r in rows]
+        points = [(parse_timestamp(r["datetime"]), float(r["carbonIntensity"])) for r in rows]
     except (KeyError, TypeError, ValueError):
         raise ForecastError("Electricity Maps sent an unexpected forecast") from None
     step = points[1][0] - points[0][0] if len(points) > 1 else 3600.0

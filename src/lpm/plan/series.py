@@ -144,8 +144,9 @@ def constant_series(
     return IntensitySeries((a,), (float(value),), b, region, basis, source, (note,) if note else ())
 
 
-def _parse_time(text: str, tz: tzinfo) -> float:
-    text = text.strip()
+def parse_timestamp(text: str, tz: tzinfo = UTC) -> float:
+    """Epoch seconds of an ISO 8601 time ("Z" allowed); a naive one is read in `tz`."""
+    text = str(text).strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     when = datetime.fromisoformat(text)
@@ -194,7 +195,7 @@ def read_series_csv(
     skipped = 0
     for line, row in enumerate(rows, start=1):
         try:
-            t = _parse_time(row[time_col], tz)
+            t = parse_timestamp(row[time_col], tz)
             v = float(row[value_col])
         except (IndexError, ValueError):
             skipped += line > 1  # the first row may be the header
