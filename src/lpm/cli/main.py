@@ -71,9 +71,13 @@ def fail(message: str) -> None:
 
 
 def _setup_logging() -> None:
+    from rich.console import Console
     from rich.logging import RichHandler
 
-    handler = RichHandler(show_path=False, show_time=False, markup=False)
+    # logs are for people: stderr, so that --json output on stdout stays JSON
+    handler = RichHandler(
+        console=Console(stderr=True), show_path=False, show_time=False, markup=False
+    )
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
 
 

@@ -74,19 +74,27 @@ def _check_scope(cpu_scope: str) -> None:
         raise LpmError(f"cpu_scope must be 'process' or 'machine', not {cpu_scope!r}")
 
 
+# Bounds of a simulation: more devices than any node has, or watts that are not finite,
+# describe no machine (and 10^8 devices never finish reading).
+MAX_SIMULATED_DEVICES = 1024
+MAX_SIMULATED_WATTS = 100_000.0
+
+
 def _simulated(
     simulate_cpu_watts: float | None, simulate_gpus: int, simulate_gpu_watts: float | None
 ) -> Detection:
-    if simulate_gpus < 0:
-        raise LpmError(f"simulate_gpus must be 0 or more, not {simulate_gpus}")
+    if not 0 <= simulate_gpus <= MAX_SIMULATED_DEVICES:
+        raise LpmError(f"simulate_gpus must be 0 to {MAX_SIMULATED_DEVICES}, not {simulate_gpus}")
     if simulate_gpus > 0 and simulate_gpu_watts is None:
         raise LpmError("simulate_gpus needs simulate_gpu_watts: give the watts of each GPU")
     if simulate_gpus == 0 and simulate_gpu_watts is not None:
         raise LpmError("simulate_gpu_watts needs simulate_gpus: give the number of GPUs")
     given = (("simulate_cpu_watts", simulate_cpu_watts), ("simulate_gpu_watts", simulate_gpu_watts))
     for label, w in given:
-        if w is not None and w < 0:
-            raise LpmError(f"{label} must be 0 or more watts, not {w}")
+        if w is not None and not 0 <= w <= MAX_SIMULATED_WATTS:
+            raise LpmError(
+                f"{label} must be a number of watts from 0 to {MAX_SIMULATED_WATTS:g}, not {w}"
+            )
     meters: list[MeterBase] = []
     items = []
     if simulate_cpu_watts is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 import sys
 import threading
 import time
@@ -72,6 +73,28 @@ def _maybe_cuda_sync() -> None:
         pass
 
 
+MAX_INTERVAL_S = 86_400.0
+"""Longest sampling or checkpoint interval (a day); longer ones overflow the thread's wait."""
+MAX_RUN_NAME = 100
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_run_name(name: str | None) -> None:
+    """LpmError unless `name` is a plain file-name part: letters, digits, '.', '_', '-'.
+
+    The run id (name-time-hex) names the record file inside ``log_dir``; a name with '/',
+    '..' or control characters would write elsewhere or make folders `runs show` cannot find.
+    """
+    if name is None:
+        return
+    if len(name) > MAX_RUN_NAME or not _RUN_NAME.match(name) or ".." in name:
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise LpmError(
+            f"run name {shown!r} must be 1 to {MAX_RUN_NAME} letters, digits, '.', '_' or '-' "
+            "(no '/', '..' or spaces); choose another --run-name."
+        )
+
+
 class Tracker:
     """Measure energy of a block of code: ``with Tracker(...) as t:``.
 
@@ -100,10 +123,13 @@ class Tracker:
         read_timeout_s: float = READ_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not interval_s > 0:
-            raise LpmError(f"interval_s must be a positive number of seconds, not {interval_s}")
-        if not checkpoint_s > 0:
-            raise LpmError(f"checkpoint_s must be a positive number of seconds, not {checkpoint_s}")
+        for label, value in (("interval_s", interval_s), ("checkpoint_s", checkpoint_s)):
+            if not 0 < value <= MAX_INTERVAL_S:
+                raise LpmError(
+                    f"{label} must be a number of seconds above 0 and at most "
+                    f"{MAX_INTERVAL_S:g}, not {value}"
+                )
+        check_run_name(run_name)
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
             raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
         if not read_timeout_s > 0:
