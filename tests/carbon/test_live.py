@@ -162,3 +162,17 @@ def test_carbon_modules_do_not_import_each_other_in_a_circle():
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert "lpm.carbon.live" not in imported
+
+
+def test_a_negative_answer_falls_back_and_is_never_cached(server, env, caplog):
+    # issue 13: a live -50 g/kWh used to be cached and then fail every later call
+    server.body = json.dumps(
+        {"zone": "DE", "carbonIntensity": -50, "datetime": "2026-11-25T18:00:00Z"}
+    ).encode()
+    with caplog.at_level(logging.WARNING):
+        first = live_intensity("DE")
+    assert first.source != LIVE_SOURCE and "negative" in caplog.text
+    server.body = None  # the service answers properly again
+    second = live_intensity("DE")
+    assert second.source == LIVE_SOURCE and second.g_per_kwh == 123
+    assert len(server.requests) == 2  # asked again: nothing bad was kept

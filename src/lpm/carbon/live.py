@@ -165,17 +165,26 @@ class ElectricityMapsClient:
             raise LiveIntensityError("Electricity Maps sent an answer that is not JSON.") from None
         if not isinstance(data, dict):
             raise LiveIntensityError("Electricity Maps sent an unexpected answer.")
+        answer_value(data)  # a bad answer is never kept: the next call asks again
         cache.put(url, data)
         return data
+
+
+def answer_value(data: dict) -> float:
+    """The answer's carbon intensity, or LiveIntensityError unless it is a number >= 0."""
+    value = data.get("carbonIntensity")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LiveIntensityError("Electricity Maps sent no carbon intensity for this zone.")
+    if value < 0:
+        raise LiveIntensityError(f"Electricity Maps sent a negative intensity ({value} g/kWh).")
+    return float(value)
 
 
 def intensity_from_answer(
     data: dict, region: str, name: str, basis: str | None = None
 ) -> Intensity:
     """Turn an Electricity Maps carbon-intensity answer into an :class:`Intensity`."""
-    value = data.get("carbonIntensity")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise LiveIntensityError("Electricity Maps sent no carbon intensity for this zone.")
+    value = answer_value(data)
     stamp = str(data.get("datetime", ""))
     try:
         when = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
