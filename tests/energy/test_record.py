@@ -200,6 +200,47 @@ def test_csv_export_refuses_a_file_without_the_provenance_column(tmp_path) -> No
         export_codecarbon_csv(path, old)
 
 
+def test_csv_export_after_a_last_line_without_newline_keeps_rows_apart(tmp_path) -> None:
+    # issue 13: the new row used to be glued onto the unterminated last line
+    path = finished_run(tmp_path)
+    out = tmp_path / "emissions.csv"
+    export_codecarbon_csv(path, out)
+    out.write_bytes(out.read_bytes().rstrip(b"\r\n"))
+    export_codecarbon_csv(path, out, project_name="second")
+    with open(out, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert [len(r) for r in rows] == [len(EXPORT_COLUMNS)] * 3
+    assert rows[2][rows[0].index("project_name")] == "second"
+
+
+def test_concurrent_csv_exports_write_the_header_once(tmp_path) -> None:
+    import threading
+
+    path = finished_run(tmp_path)
+    summary = read_run(path)
+    out = tmp_path / "new" / "emissions.csv"
+    threads = [
+        threading.Thread(target=export_codecarbon_csv, args=(summary, out)) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(out, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert [r[0] for r in rows].count(EXPORT_COLUMNS[0]) == 1
+    assert len(rows) == 9 and all(len(r) == len(EXPORT_COLUMNS) for r in rows)
+
+
+def test_csv_export_refuses_a_binary_file(tmp_path) -> None:
+    path = finished_run(tmp_path)
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(LpmError, match="not a text CSV"):
+        export_codecarbon_csv(path, junk)
+    assert junk.read_bytes() == b"\xff\xfe\x00binary"
+
+
 def _rewrite(path: Path, edit) -> None:
     out = []
     for line in lines(path):

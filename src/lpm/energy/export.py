@@ -16,6 +16,7 @@ affected.
 from __future__ import annotations
 
 import csv
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -149,29 +150,56 @@ def export_codecarbon_csv(
         ) from None
 
 
+def _check_header(out: Path, first_line: str) -> None:
+    header = next(csv.reader([first_line]), [])
+    if tuple(header) == CODECARBON_COLUMNS:
+        raise LpmError(
+            f"{out} has CodeCarbon's columns but no provenance column (an older lpm or "
+            "CodeCarbon wrote it); choose a new file name"
+        )
+    if tuple(header) != EXPORT_COLUMNS:
+        raise LpmError(
+            f"{out} exists with other columns than lpm's emissions.csv (CodeCarbon's "
+            "and provenance); choose a new file name"
+        )
+
+
 def _append(out: Path, row: dict[str, object]) -> Path:
+    """Append under an exclusive lock: "is it new?" and the write are one step, so two
+    exports at once write the header once; a last line without its newline gets one
+    first, so the new row never joins it."""
+    import fcntl
+    import io
+
     if out.is_dir():
         raise LpmError(f"{out} is a folder; give a file name such as {out / 'emissions.csv'}")
-    if out.exists() and out.stat().st_size > 0:
-        with open(out, newline="", encoding="utf-8") as fh:
-            header = next(csv.reader(fh), [])
-        if tuple(header) == CODECARBON_COLUMNS:
-            raise LpmError(
-                f"{out} has CodeCarbon's columns but no provenance column (an older lpm or "
-                "CodeCarbon wrote it); choose a new file name"
-            )
-        if tuple(header) != EXPORT_COLUMNS:
-            raise LpmError(
-                f"{out} exists with other columns than lpm's emissions.csv (CodeCarbon's "
-                "and provenance); choose a new file name"
-            )
-        new = False
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        new = True
-    with open(out, "a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0, io.SEEK_END)
+            new = fh.tell() == 0
+            prefix = b""
+            if not new:
+                fh.seek(0)
+                try:
+                    _check_header(out, fh.readline().decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise LpmError(
+                        f"{out} is not a text CSV; choose a new file name for the export"
+                    ) from None
+                fh.seek(-1, io.SEEK_END)
+                if fh.read(1) != b"\n":
+                    prefix = b"\n"
+            text = io.StringIO(newline="")
+            writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+            fh.seek(0, io.SEEK_END)
+            fh.write(prefix + text.getvalue().encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
     return out
