@@ -62,3 +62,16 @@ def test_json_stays_json_when_a_warning_is_logged(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "sorted" in done.stderr  # the warning went to stderr
     json.loads(done.stdout)  # and stdout holds nothing but the plan
+
+
+def test_runs_show_on_a_run_folder_finds_the_record_not_losses_jsonl(tmp_path, capsys):
+    # issue 13: the newest *.jsonl of any kind (losses.jsonl) used to be picked and fail
+    code, _, err = run(
+        ["track", "--log-dir", str(tmp_path), "--simulate-cpu-watts", "10", "--", *PY], capsys
+    )
+    assert code == 0, err
+    (tmp_path / "losses.jsonl").write_text('{"iteration": 1, "loss": 0.5}\n')
+    (tmp_path / "results.jsonl").write_text('{"schema_version": 2}\n')
+    code, out, err = run(["runs", "show", str(tmp_path), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["run_id"].startswith("run-")

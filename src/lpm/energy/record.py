@@ -49,11 +49,24 @@ class RecordWriter:
                 self._fh.close()
 
 
+def is_run_record(path: Path) -> bool:
+    """Whether `path` starts with a run record's header line (not losses.jsonl, results.jsonl)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = json.loads(fh.readline(1_000_000) or "null")
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and first.get("type") == "header"
+
+
 def resolve_record_path(path: Path | str) -> Path:
-    """A run record file; for a directory, its most recent ``*.jsonl``."""
+    """A run record file; for a directory, its most recent ``*.jsonl`` that is a run record
+    (found by its header line, so the run's other JSON Lines files are never picked)."""
     p = Path(path)
     if p.is_dir():
-        files = sorted(p.glob("*.jsonl"), key=lambda f: f.stat().st_mtime)
+        files = sorted(
+            (f for f in p.glob("*.jsonl") if is_run_record(f)), key=lambda f: f.stat().st_mtime
+        )
         if not files:
             raise LpmError(f"no run record (*.jsonl) in {p}; pass a run record file or its folder")
         return files[-1]
