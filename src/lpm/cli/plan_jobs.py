@@ -39,10 +39,8 @@ def _summary(run: Path) -> dict[str, Any]:
 def _stats(data: dict[str, Any]) -> Any:
     from lpm.energy import StepStats
 
-    fields = set(StepStats.__dataclass_fields__)
-    raw = {k: v for k, v in data["step_stats"].items() if k in fields}
     try:
-        return StepStats(**raw)
+        return StepStats.from_dict(data["step_stats"])
     except (TypeError, ValueError) as exc:
         raise LpmError(f"the run's step statistics cannot be read: {exc}") from None
 
@@ -77,26 +75,14 @@ def job_from_run(
 
 def job_from_study(study: str | Path) -> Job:
     """The largest predicted job of a study (one scenario's training or synthesis)."""
+    from lpm.report.plan_section import largest_prediction
     from lpm.results import read_results
 
-    results = read_results(study)
-    best: tuple[float, Job] | None = None
-    for record in results.ok():
-        for part, what in ((record.train, "training"), (record.sample, "synthesis")):
-            if part is None:
-                continue
-            p = part.prediction
-            job = Job(
-                p.energy_kwh_mean,
-                p.duration_s_mean,
-                p.energy_kwh_std,
-                label=f"{record.scenario_id} {what} ({p.n:,})",
-            )
-            if best is None or job.energy_kwh > best[0]:
-                best = (job.energy_kwh, job)
-    if best is None:
+    found = largest_prediction(read_results(study).ok())
+    if found is None:
         raise LpmError(f"{study} has no finished scenario to plan; run the study first.")
-    return best[1]
+    label, p = found
+    return Job(p.energy_kwh_mean, p.duration_s_mean, p.energy_kwh_std, label=label)
 
 
 PROFILE_PARTS = 24

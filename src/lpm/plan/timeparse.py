@@ -7,6 +7,7 @@ from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lpm.errors import LpmError
+from lpm.plan.series import parse_timestamp
 
 _UNITS = {
     "s": 1,
@@ -54,13 +55,7 @@ def parse_time(text: str | None, tz: tzinfo, *, now: datetime | None = None) -> 
     """An aware datetime from ISO 8601 (naive = in `tz`) or "now" / None."""
     if text is None or str(text).strip().lower() == "now":
         return (now or datetime.now(UTC)).astimezone(UTC)
-    raw = str(text).strip()
-    if raw.endswith("Z"):
-        raw = raw[:-1] + "+00:00"
     try:
-        when = datetime.fromisoformat(raw)
+        return datetime.fromtimestamp(parse_timestamp(str(text), tz), tz=UTC)
     except ValueError:
         raise LpmError(f"cannot read the time {text!r}; write it like 2026-12-02T08:00.") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=tz)
-    return when.astimezone(UTC)

@@ -41,20 +41,17 @@ class WhenWhere:
         return self.baseline_kg - kg, 1 - kg / self.baseline_kg
 
 
-def _largest_job(records: Any) -> tuple[str, float, float, Any] | None:
-    best = None
+def largest_prediction(records: Any) -> tuple[str, Any] | None:
+    """The largest predicted phase of a study's records: its label and PredictionRecord
+    (None when no record has a prediction). ``lpm plan --study`` plans the same job."""
+    best: tuple[str, Any] | None = None
     for record in records:
         for part, what in ((record.train, "training"), (record.sample, "synthesis")):
             if part is None:
                 continue
             p = part.prediction
-            if best is None or p.energy_kwh_mean > best[1]:
-                best = (
-                    f"{record.scenario_id} {what} ({p.n:,})",
-                    p.energy_kwh_mean,
-                    p.duration_s_mean,
-                    getattr(p, "provenance", None),
-                )
+            if best is None or p.energy_kwh_mean > best[1].energy_kwh_mean:
+                best = (f"{record.scenario_id} {what} ({p.n:,})", p)
     return best
 
 
@@ -73,10 +70,12 @@ def when_where(
     records: Any, region: str, regions: list[str], pue: float, db: IntensityDatabase | None = None
 ) -> WhenWhere | None:
     """Place the largest predicted job of `records` (None when the study has none)."""
-    found = _largest_job(records)
+    found = largest_prediction(records)
     if found is None:
         return None
-    label, energy, duration, provenance = found
+    label, prediction = found
+    energy, duration = prediction.energy_kwh_mean, prediction.duration_s_mean
+    provenance = getattr(prediction, "provenance", None)
     db = db or IntensityDatabase.default()
     base = db.lookup(region)
     factor = energy * pue / 1000.0
