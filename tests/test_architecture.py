@@ -23,7 +23,19 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"carbon", "plan", "results"},
     "ldm": {"carbon", "datasets", "energy", "quality"},
     "study": {"carbon", "datasets", "energy", "ldm", "plan", "quality", "report", "results"},
-    "cli": {"carbon", "datasets", "energy", "ldm", "plan", "quality", "report", "results", "study"},
+    "integrations": {"carbon", "energy"},
+    "cli": {
+        "carbon",
+        "datasets",
+        "energy",
+        "integrations",
+        "ldm",
+        "plan",
+        "quality",
+        "report",
+        "results",
+        "study",
+    },
 }
 
 
