@@ -37,6 +37,7 @@ def _summary_json(summary: Any) -> dict:
     fp = summary.footprint
     return {
         "run_id": summary.run_id,
+        "status": summary.status,
         "complete": summary.complete,
         "duration_s": summary.duration_s,
         "it_energy_kwh": summary.it_energy_kwh,
@@ -196,8 +197,9 @@ def runs_show(
     if as_json:
         typer.echo(json.dumps(_summary_json(summary), indent=2))
         return
-    state = "finished" if summary.complete else "interrupted (totals up to the last record line)"
-    typer.echo(f"run {summary.run_id}: {state}, {summary.duration_s:.2f} s, {summary.steps} steps")
+    typer.echo(
+        f"run {summary.run_id}: {summary.status}, {summary.duration_s:.2f} s, {summary.steps} steps"
+    )
     _print_summary(summary, err=False)
 
 

@@ -8,14 +8,17 @@ CO2e, which includes the PUE given in the ``pue`` column. Fields lpm does not kn
 coordinates, CodeCarbon's version) are left empty. Rows are appended like CodeCarbon does.
 
 After CodeCarbon's columns lpm adds ``provenance`` (measured | estimated | simulated |
-mixed: where the energy comes from) and ``provenance_parts`` (which part is which, e.g.
-"gpu measured; cpu, dram estimated"); tools that read CodeCarbon's columns by name are not
-affected.
+mixed: where the energy comes from), ``provenance_parts`` (which part is which, e.g.
+"gpu measured; cpu, dram estimated") and ``status`` (finished | interrupted | failed); tools
+that read CodeCarbon's columns by name are not affected. New columns are only ever added at
+the end: a file an older lpm started (its header a prefix of today's) gets rows of its own
+columns, never misaligned ones.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +28,8 @@ from lpm.energy.results import RunSummary
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
 from lpm.units import J_PER_KWH
+
+log = logging.getLogger("lpm.energy")
 
 CODECARBON_COLUMNS = (
     "timestamp",
@@ -59,8 +64,10 @@ CODECARBON_COLUMNS = (
     "on_cloud",
     "pue",
 )
-LPM_COLUMNS = ("provenance", "provenance_parts")
+LPM_COLUMNS = ("provenance", "provenance_parts", "status")
 EXPORT_COLUMNS = CODECARBON_COLUMNS + LPM_COLUMNS
+OLDEST_COLUMNS = CODECARBON_COLUMNS + LPM_COLUMNS[:2]
+"""The header of the oldest lpm emissions.csv rows can still be appended to."""
 
 
 def _timestamp(summary: RunSummary) -> str:
@@ -129,6 +136,7 @@ def codecarbon_row(summary: RunSummary, *, project_name: str = "lpm") -> dict[st
         "pue": fp.pue,
         "provenance": summary.provenance.value,
         "provenance_parts": summary.describe_provenance(),
+        "status": summary.status,
     }
 
 
@@ -150,18 +158,27 @@ def export_codecarbon_csv(
         ) from None
 
 
-def _check_header(out: Path, first_line: str) -> None:
-    header = next(csv.reader([first_line]), [])
-    if tuple(header) == CODECARBON_COLUMNS:
+def _check_header(out: Path, first_line: str) -> tuple[str, ...]:
+    """The columns of an existing file rows can be appended to: lpm's, or an older lpm's
+    (a prefix of them, from provenance on); rows then get only those columns, in order."""
+    header = tuple(next(csv.reader([first_line.rstrip("\r\n")]), []))
+    if header == CODECARBON_COLUMNS:
         raise LpmError(
             f"{out} has CodeCarbon's columns but no provenance column (an older lpm or "
             "CodeCarbon wrote it); choose a new file name"
         )
-    if tuple(header) != EXPORT_COLUMNS:
+    if len(header) < len(OLDEST_COLUMNS) or header != EXPORT_COLUMNS[: len(header)]:
         raise LpmError(
             f"{out} exists with other columns than lpm's emissions.csv (CodeCarbon's "
             "and provenance); choose a new file name"
         )
+    if header != EXPORT_COLUMNS:
+        log.warning(
+            "%s has an older lpm's columns: rows appended without %s; use a new file for them",
+            out,
+            ", ".join(EXPORT_COLUMNS[len(header) :]),
+        )
+    return header
 
 
 def _append(out: Path, row: dict[str, object]) -> Path:
@@ -180,10 +197,11 @@ def _append(out: Path, row: dict[str, object]) -> Path:
             fh.seek(0, io.SEEK_END)
             new = fh.tell() == 0
             prefix = b""
+            columns = EXPORT_COLUMNS
             if not new:
                 fh.seek(0)
                 try:
-                    _check_header(out, fh.readline().decode("utf-8"))
+                    columns = _check_header(out, fh.readline().decode("utf-8"))
                 except UnicodeDecodeError:
                     raise LpmError(
                         f"{out} is not a text CSV; choose a new file name for the export"
@@ -192,7 +210,7 @@ def _append(out: Path, row: dict[str, object]) -> Path:
                 if fh.read(1) != b"\n":
                     prefix = b"\n"
             text = io.StringIO(newline="")
-            writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS)
+            writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(row)

@@ -58,6 +58,11 @@ def window_line(
     }
 
 
+def summary_line(summary: dict) -> dict:
+    """The last line: the run's summary (``RunSummary.to_dict``) and its status."""
+    return {"type": "summary", "status": summary.get("status", "finished"), "summary": summary}
+
+
 def fault_line(elapsed_s: float, message: str) -> dict:
     """A meter problem (or a note) at ``elapsed_s``."""
     return {"type": "fault", "elapsed_s": elapsed_s, "message": message}

@@ -23,6 +23,7 @@ from lpm.provenance import Provenance
 from lpm.units import J_PER_KWH
 
 SCHEMA = 2  # 2: provenance per device, window and line; the header stores the intensity
+NO_SUMMARY = "no summary line (the process was killed): totals up to its last record line"
 
 
 class RecordWriter:
@@ -189,7 +190,7 @@ def _normalise_window(w: dict) -> dict:
     return {**w, "provenance": prov.value, "estimated": prov.is_estimated}
 
 
-def _summary_from_dict(d: dict, header: dict, path: Path) -> RunSummary:
+def _summary_from_dict(d: dict, header: dict, path: Path, status: str | None) -> RunSummary:
     components = [ComponentEnergy.from_dict(c) for c in d.get("components", [])]
     it_kwh = float(d.get("it_energy_kwh", sum(c.energy_kwh for c in components)))
     fp, note = _footprint(it_kwh, d.get("footprint"), header)
@@ -212,6 +213,7 @@ def _summary_from_dict(d: dict, header: dict, path: Path) -> RunSummary:
         path=str(path),
         faults=faults,
         step_stats=d.get("step_stats", {}),
+        status=d.get("status") or status or "finished",  # older records: finished
     )
 
 
@@ -270,6 +272,7 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
         if kind == "fault":
             faults.append(str(line.get("message", "")))
     kinds = {key: dev.get("kind", "other") for key, dev in devices.items()}
+    faults.append(NO_SUMMARY)
     if bad:
         faults.append(f"{bad} unreadable line(s) skipped (a line torn by the interruption)")
     components = []
@@ -305,14 +308,16 @@ def _rebuild(lines: list[dict], header: dict, path: Path, bad: int) -> RunSummar
         started_at=header.get("started_at", ""),
         path=str(path),
         faults=faults,
+        status="interrupted",
     )
 
 
 def read_run(path: Path | str) -> RunSummary:
     """A run record (JSON Lines), finished or interrupted, as a :class:`RunSummary`.
 
-    ``path`` is a record file or a folder (its most recent record). An interrupted run
-    (no summary line) has ``complete=False`` and keeps every window closed before the end.
+    ``path`` is a record file or a folder (its most recent record). ``status`` is the
+    summary line's (older records: ``finished``); a run without a summary line (killed) is
+    ``interrupted``, with ``complete=False``, and keeps every window closed before the end.
     """
     p = resolve_record_path(path)
     lines, bad = read_lines(p)
@@ -322,7 +327,8 @@ def read_run(path: Path | str) -> RunSummary:
     header = headers[0]
     summaries = [line for line in lines if line.get("type") == "summary"]
     if summaries:
-        return _summary_from_dict(summaries[-1].get("summary", {}), header, p)
+        last = summaries[-1]
+        return _summary_from_dict(last.get("summary", {}), header, p, last.get("status"))
     return _rebuild(lines, header, p, bad)
 
 

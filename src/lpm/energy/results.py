@@ -10,6 +10,9 @@ from lpm.carbon import Footprint
 from lpm.provenance import Provenance, describe_parts
 from lpm.units import J_PER_KWH  # re-exported: lpm.energy.results.J_PER_KWH keeps working
 
+RUN_STATUSES = ("finished", "interrupted", "failed", "running")
+"""A run's status; records hold the first three (``running`` is a live summary)."""
+
 
 def provenance_of(d: dict) -> Provenance:
     """The provenance a serialised value states: ``provenance``, else the old ``estimated``."""
@@ -140,7 +143,11 @@ class ComponentEnergy(ProvenanceRecord):
 class RunSummary:
     """A run, finished or interrupted: duration, energy per component, CO2e, windows.
 
-    ``provenance`` combines the components' (MIXED when they differ; then
+    ``status`` is ``"finished"``, ``"interrupted"`` (Ctrl-C, a signal, a killed process:
+    totals up to the interruption) or ``"failed"`` (an exception ended the measured block);
+    ``"running"`` for :meth:`Tracker.summary` before the run ends. Left empty it follows
+    ``complete`` (finished or interrupted); given, it sets ``complete`` (``status ==
+    "finished"``). ``provenance`` combines the components' (MIXED when they differ; then
     :attr:`provenance_by_kind` and :meth:`describe_provenance` say which part is which).
     """
 
@@ -159,6 +166,14 @@ class RunSummary:
     path: str | None = None
     faults: list[str] = field(default_factory=list)
     step_stats: dict[str, dict] = field(default_factory=dict)
+    status: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            object.__setattr__(self, "status", "finished" if self.complete else "interrupted")
+        elif self.status not in RUN_STATUSES:
+            raise ValueError(f"status must be one of {RUN_STATUSES}, not {self.status!r}")
+        object.__setattr__(self, "complete", self.status == "finished")
 
     @property
     def provenance_by_kind(self) -> dict[str, Provenance]:
@@ -223,6 +238,7 @@ class RunSummary:
             "provenance_parts": self.describe_provenance(),
             "estimated": self.estimated,
             "complete": self.complete,
+            "status": self.status,
             "faults": list(self.faults),
             "step_stats": self.step_stats,
             "footprint": self.footprint.to_dict(),

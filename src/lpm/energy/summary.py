@@ -41,8 +41,12 @@ def run_summary(
     started_at: str,
     path: str | None,
     faults: list[str],
+    status: str = "",
 ) -> RunSummary:
-    """The summary; CO2e with the ``intensity`` chosen at the start (never changes mid-run)."""
+    """The summary; CO2e with the ``intensity`` chosen at the start (never changes mid-run).
+
+    ``status`` (finished, interrupted, failed, running) decides ``complete`` when given.
+    """
     it_kwh = sum(c.energy_kwh for c in components)
     fp = footprint(it_kwh, pue=pue, intensity=intensity)
     return RunSummary(
@@ -61,4 +65,5 @@ def run_summary(
         path=path,
         faults=faults,
         step_stats=step_stats,
+        status=status,
     )

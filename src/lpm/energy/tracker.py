@@ -41,6 +41,7 @@ from lpm.energy.detect import run_meters
 from lpm.energy.polling import Poller
 from lpm.energy.reading import Meter
 from lpm.energy.results import (
+    RUN_STATUSES,
     ComponentEnergy,
     LiveSnapshot,
     RunSummary,
@@ -93,6 +94,21 @@ def check_run_name(name: str | None) -> None:
             f"run name {shown!r} must be 1 to {MAX_RUN_NAME} letters, digits, '.', '_' or '-' "
             "(no '/', '..' or spaces); choose another --run-name."
         )
+
+
+def exit_status(exc: object) -> str:
+    """The status of a run whose ``with`` block ended with ``exc`` (None: no exception).
+
+    KeyboardInterrupt is ``interrupted``; ``SystemExit`` with code 0 (or None) ``finished``;
+    any other exception ``failed``.
+    """
+    if exc is None:
+        return "finished"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, SystemExit) and exc.code in (0, None):
+        return "finished"
+    return "failed"
 
 
 class Tracker:
@@ -179,7 +195,7 @@ class Tracker:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.stop()
+        self.stop(status=exit_status(exc))
 
     def start(self) -> None:
         """Start measuring (``with`` does this)."""
@@ -237,8 +253,14 @@ class Tracker:
         self._thread = threading.Thread(target=self._loop, name="lpm-energy-sampler", daemon=True)
         self._thread.start()
 
-    def stop(self) -> RunSummary:
-        """Stop measuring, write the summary, and return it (``with`` does this)."""
+    def stop(self, status: str = "finished") -> RunSummary:
+        """Stop measuring, write the summary, and return it (``with`` does this).
+
+        ``status`` is the run's end: ``"finished"``, ``"interrupted"`` (Ctrl-C, a signal)
+        or ``"failed"`` (an error); ``with`` picks it from the exception that left the block.
+        """
+        if status not in RUN_STATUSES[:3]:
+            raise LpmError(f"status must be one of {', '.join(RUN_STATUSES[:3])}, not {status!r}")
         if self._final is not None:
             return self._final
         if not self._running:
@@ -253,14 +275,14 @@ class Tracker:
 
             def finish() -> RunSummary:
                 self._t_end = self._t_last
-                return self._build_summary(complete=True)
+                return self._build_summary(status=status)
 
             summary = self._sample(then=finish)
             if self._dist is not None and self._dist.world_size > 1:
                 summary = self._gather(summary)
             self._final = summary
             self._running = False
-            self._log.write({"type": "summary", "summary": summary.to_dict()})
+            self._log.write(lines.summary_line(summary.to_dict()))
         finally:
             self._running = False
             self._log.close()
@@ -417,7 +439,7 @@ class Tracker:
             return self._final
         if not self._running:
             raise LpmError("this Tracker was never started; use `with Tracker() as t:`")
-        return self._sample(then=lambda: self._build_summary(complete=False))
+        return self._sample(then=lambda: self._build_summary(status="running"))
 
     # ------------------------------------------------------------------ internals
     def _unwritable(self, exc: OSError) -> LpmError:
@@ -488,7 +510,7 @@ class Tracker:
         """Record a meter problem in the run and log it once (per ``key``)."""
         self._log.fault(message, self._t_last - self._t0, once, key, log_it)
 
-    def _build_summary(self, *, complete: bool) -> RunSummary:
+    def _build_summary(self, *, status: str) -> RunSummary:
         end = self._t_end if self._t_end is not None else self._t_last
         duration = max(end - self._t0, 0.0)
         devices = self._poll.devices
@@ -499,7 +521,7 @@ class Tracker:
             self._acc.windows_summary({d.key: d.kind for d in devices}, fallback),
             self._acc.steps,
             self._acc.step_stats_dicts(self.warmup_steps, fallback),
-            complete,
+            status,
         )
 
     def _make_summary(
@@ -509,7 +531,7 @@ class Tracker:
         windows: dict,
         steps: int,
         step_stats: dict,
-        complete: bool,
+        status: str,
     ) -> RunSummary:
         return summaries.run_summary(
             run_id=self.run_id,
@@ -518,7 +540,8 @@ class Tracker:
             windows=windows,
             steps=steps,
             step_stats=step_stats,
-            complete=complete,
+            complete=status == "finished",
+            status=status,
             pue=self.pue,
             intensity=self._intensity,
             context=self.context,
@@ -545,5 +568,10 @@ class Tracker:
         self.context["distributed"]["ranks"] = merged.ranks
         self._log.extend(merged.faults)
         return self._make_summary(
-            merged.components, merged.duration_s, merged.windows, local.steps, step_stats, True
+            merged.components,
+            merged.duration_s,
+            merged.windows,
+            local.steps,
+            step_stats,
+            local.status,
         )
