@@ -12,6 +12,8 @@ import psutil
 
 from lpm.energy.estimated import cpu_model_name
 from lpm.energy.reading import MeterBase
+from lpm.energy.slurm import FROM_ENV, SlurmJob
+from lpm.energy.slurm import context as slurm_context
 
 
 def _version(dist: str) -> str | None:
@@ -28,11 +30,18 @@ def _describe(m: MeterBase) -> dict:
         return {**MeterBase.describe(m), "error": str(exc)}
 
 
-def collect_context(meters: Sequence[MeterBase] = ()) -> dict:
+def collect_context(
+    meters: Sequence[MeterBase] = (), slurm: SlurmJob | object | None = FROM_ENV
+) -> dict:
     """CPU model and cores, GPU names and driver, torch version, host, Slurm job, versions.
 
-    The torch version comes from package metadata, so torch is never imported here.
+    ``slurm`` is the job (read from the environment by default); under Slurm the context
+    has a ``slurm`` entry (:func:`lpm.energy.slurm.context`) and ``slurm_job_id`` (kept for
+    older readers). The torch version comes from package metadata, so torch is never
+    imported here.
     """
+    job = SlurmJob.from_env() if slurm is FROM_ENV else slurm
+    assert job is None or isinstance(job, SlurmJob)
     from lpm import __version__
 
     gpus: list[str] = []
@@ -43,7 +52,7 @@ def collect_context(meters: Sequence[MeterBase] = ()) -> dict:
             driver = d.get("driver_version")
             gpus.extend(dev.get("name", "") for dev in d.get("devices", []))
     vm = psutil.virtual_memory()
-    return {
+    ctx = {
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "os": platform.platform(),
@@ -57,6 +66,9 @@ def collect_context(meters: Sequence[MeterBase] = ()) -> dict:
         "gpu_names": gpus,
         "gpu_driver": driver,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "slurm_job_id": job.job_id if job is not None else None,
         "meters": [_describe(m) for m in meters],
     }
+    if job is not None:
+        ctx["slurm"] = slurm_context(job, meters)
+    return ctx

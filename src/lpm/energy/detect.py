@@ -21,6 +21,7 @@ from lpm.energy.rapl import (
 )
 from lpm.energy.reading import MeterBase, as_meter
 from lpm.energy.simulated import SimulatedMeter
+from lpm.energy.slurm import FROM_ENV, SlurmJob, node_once
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
 
@@ -218,19 +219,49 @@ def detect_meters(
 
 
 def run_meters(
-    given: Sequence[Any] | None, cpu_scope: str, dist: DistInfo | None
+    given: Sequence[Any] | None,
+    cpu_scope: str,
+    dist: DistInfo | None,
+    slurm: SlurmJob | object | None = FROM_ENV,
 ) -> tuple[list[MeterBase], list[str]]:
     """A run's meters and notices: ``given`` (adapted once with :func:`as_meter`) or detected.
 
     Under torch.distributed a rank detects only its own GPU, and CPU/DRAM meters stay on
-    one rank per host (:func:`lpm.energy.distributed.host_once`).
+    one rank per host (:func:`lpm.energy.distributed.host_once`). Without it, several
+    Slurm tasks on one node (``slurm``: the job, read from the environment by default)
+    leave CPU/DRAM to the node's first task and share the node's GPUs out
+    (:func:`lpm.energy.slurm.node_once`, :meth:`SlurmJob.gpu_select`).
     """
-    notices: list[str] = []
+    job = SlurmJob.from_env() if slurm is FROM_ENV else slurm
+    assert job is None or isinstance(job, SlurmJob)
+    notices: list[str] = [f"Slurm: {n}" for n in job.notes] if job is not None else []
+    multi = dist is not None and dist.world_size > 1
     if given is None:
         idx = distributed.local_gpu_index() if dist is not None else None
-        detection = detect(cpu_scope=cpu_scope, gpu_select=None if idx is None else [idx])
-        given, notices = detection.meters, detection.notices
+        select = None if idx is None else [idx]
+        if select is None and job is not None:
+            own = job.gpu_select()
+            if not multi or (own is not None and len(own) == 1):
+                select = own
+        if select == []:
+            notices.append(
+                "Slurm: this node's GPUs are measured by its first task (SLURM_LOCALID 0)"
+            )
+        detection = detect(cpu_scope=cpu_scope, gpu_select=select)
+        given = detection.meters
+        notices = [*notices, *detection.notices]
+        if select == []:
+            given = [m for m in given if m.kind != "gpu"]
     meters = [as_meter(m) for m in given]  # the one place third-party meters are adapted
-    if dist is not None and dist.world_size > 1:
+    if multi:
+        assert dist is not None
         meters = distributed.host_once(meters, dist)
+    else:
+        kept = node_once(meters, job)
+        if len(kept) < len(meters):
+            notices.append(
+                "Slurm: CPU and DRAM of this node are measured by its first task "
+                "(SLURM_LOCALID 0); this task's record holds only its GPUs"
+            )
+        meters = kept
     return meters, notices
