@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned to the CPU wheel these machines carry on disk; see README for GPU installs.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test install install-test lint format chromium clean
+.PHONY: run test install install-test lint format chromium slurm clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,13 +22,23 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test chromium
+install-test: $(VENV)/.installed-test chromium slurm
 
 # The report's browser test needs Debian's chromium; install it when missing.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium could not be installed; the browser test will be skipped"; }
+
+# The Slurm tests (tests/slurm) start a single-node cluster from Debian's packages; install
+# them when missing. Best effort: without them those tests are skipped with the reason.
+SLURM_PKGS := slurmctld slurmd slurm-client munge slurmdbd mariadb-server
+slurm:
+	@command -v slurmctld >/dev/null 2>&1 && command -v slurmdbd >/dev/null 2>&1 \
+	  && command -v mariadbd >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $(SLURM_PKGS) >/dev/null) \
+	  || echo "Slurm could not be installed; the Slurm tests will be skipped"; }
 
 run: install
 	$(BIN)/lpm study --preset quick --out runs/quick

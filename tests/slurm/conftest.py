@@ -1,0 +1,36 @@
+"""The session's Slurm cluster (tests/slurm/cluster.py): started once, stopped at the end.
+
+Tests that take ``slurm_cluster`` are skipped, with the reason, where Slurm's packages are
+not installed (``make slurm``) or the daemons cannot start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tests.slurm.cluster import ClusterUnavailable, SlurmCluster, missing_programs
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """A running single-node cluster with accounting; SLURM_CONF in ``.env``."""
+    missing = missing_programs()
+    if missing:
+        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing; run make slurm)")
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm", numbered=True))
+    try:
+        cluster.start()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"the Slurm test cluster did not start: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def slurm_env(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> SlurmCluster:
+    """The cluster, with SLURM_CONF set in os.environ for the test (code that runs sbatch)."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
+    return slurm_cluster
