@@ -234,3 +234,45 @@ def test_an_nvml_fault_makes_that_gpu_estimated_and_says_so(tmp_path) -> None:
     assert s.describe_provenance() == f"{gpu0.name} measured; {gpu1.name} estimated"
     back = read_run(s.path)
     assert [c.provenance for c in back.components] == [gpu0.provenance, gpu1.provenance]
+
+
+def _eight_gpu_node(clock: FakeClock) -> FakeNvml:
+    gpus = [FakeGpu(uuid_of(i)) for i in range(8)]
+    gpus[5].mig_uuids = ("MIG-5555-a", "MIG-5555-b")
+    return FakeNvml(gpus, clock)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SLURM_JOB_GPUS": "5"},  # sbatch --gres=gpu:1, no device cgroups
+        {"SLURM_STEP_GPUS": "5", "SLURM_JOB_GPUS": "2,5"},  # the step's GPU, not the job's
+        {"CUDA_VISIBLE_DEVICES": "5", "SLURM_STEP_GPUS": "5"},
+        {"CUDA_VISIBLE_DEVICES": uuid_of(5), "SLURM_JOB_GPUS": "5"},
+        {"CUDA_VISIBLE_DEVICES": uuid_of(5)[:12]},  # a unique UUID prefix
+        {"CUDA_VISIBLE_DEVICES": "MIG-5555-b", "SLURM_JOB_GPUS": "5"},
+        {"CUDA_VISIBLE_DEVICES": f"MIG-{uuid_of(5)}/1/0"},  # the old MIG form
+    ],
+)
+def test_a_one_gpu_job_on_an_eight_gpu_node_measures_one_gpu(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """CodeCarbon #567: a 1-GPU Slurm job must not be charged the node's 8 GPUs."""
+    clock = FakeClock()
+    monkeypatch.setitem(sys.modules, "pynvml", _eight_gpu_node(clock))
+    for var in ("CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "SLURM_LOCALID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "31")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with Tracker(interval_s=3600, log_dir=tmp_path, clock=clock) as t:
+        clock.advance(2.0)
+        t.sample()
+    s = read_run(t.summary().path)
+    gpus = [c for c in s.components if c.kind == "gpu"]
+    assert [c.device_id for c in gpus] == [f"gpu-uuid:{uuid_of(5)}"]
+    assert gpus[0].energy_j == pytest.approx(600.0)  # one GPU x 300 W x 2 s, not eight
+    first = next(
+        env[v] for v in ("CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS") if v in env
+    )
+    assert s.context["slurm"]["gpus"] == first.split(",")  # the list the scope came from

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from tests.fakes.nvml import FakeClock, FakeGpu, FakeNvml, uuid_of
 
-from lpm.energy import SimulatedMeter, Tracker, read_run
+from lpm.energy import EstimatedCpuMeter, EstimatedDramMeter, SimulatedMeter, Tracker, read_run
 from lpm.energy.context import collect_context
+from lpm.energy.cpu_model import CpuPowerModel
 from lpm.energy.detect import run_meters
 from lpm.energy.slurm import SlurmJob, parse_tasks_per_node
 
@@ -171,10 +172,7 @@ def _run_tasks(envs: list[dict[str, str]], mp: pytest.MonkeyPatch, tmp_path: Pat
     """Each env as one task's Tracker on a simulated node (CPU 50 W, DRAM 5 W, its GPU 100 W)."""
     summaries = []
     for i, env in enumerate(envs):
-        for var in SLURM_VARS:
-            mp.delenv(var, raising=False)
-        for k, v in env.items():
-            mp.setenv(k, v)
+        _task_env(mp, env)
         clock = FakeClock()
         meters = [
             SimulatedMeter("cpu", 50.0, 1, clock=clock),
@@ -225,12 +223,16 @@ def _nvml_node(mp: pytest.MonkeyPatch, n: int) -> FakeNvml:
     return nvml
 
 
-def _task_meters(mp: pytest.MonkeyPatch, env: dict[str, str]) -> tuple[list, list[str]]:
-    """One task's detected meters, with its variables in the environment."""
+def _task_env(mp: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for var in SLURM_VARS:
         mp.delenv(var, raising=False)
     for k, v in env.items():
         mp.setenv(k, v)
+
+
+def _task_meters(mp: pytest.MonkeyPatch, env: dict[str, str]) -> tuple[list, list[str]]:
+    """One task's detected meters, with its variables in the environment."""
+    _task_env(mp, env)
     return run_meters(None, "process", None)
 
 
@@ -255,7 +257,8 @@ def test_tasks_sharing_fewer_gpus_leave_them_to_the_first_task(
     for p in range(4):
         meters, notices = _task_meters(clean_env, srun_env(p, SLURM_STEP_GPUS="4,5"))
         seen.append(_gpu_ids(meters))
-        assert [m.kind for m in meters if m.kind != "gpu"] == (["cpu", "dram"] if p == 0 else [])
+        cpu = next(m for m in meters if m.kind == "cpu")
+        assert cpu.idle_share is (p == 0)  # the others: their processes' busy share only
     assert seen == [[f"gpu-uuid:{uuid_of(4)}", f"gpu-uuid:{uuid_of(5)}"], [], [], []]
     assert any("first task" in n for n in notices)
 
@@ -269,3 +272,26 @@ def test_tasks_bound_to_their_own_gpus_measure_them(clean_env: pytest.MonkeyPatc
         meters, _ = _task_meters(clean_env, env)
         seen.extend(_gpu_ids(meters))
     assert seen == [f"gpu-uuid:{uuid_of(i)}" for i in range(8)]  # each once, none missing
+
+
+def test_estimates_of_tasks_sharing_a_node_add_up_to_the_node_model_once(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """4 tasks, each keeping 1 of the node's 8 CPUs busy: 10 W x (4 + 0.2 x 4) = 48 W."""
+    model = CpuPowerModel("test", 10.0, 1.0, 0.2, None, None, None, "test")
+    runs = []
+    for p in range(4):
+        _task_env(clean_env, srun_env(p, per_node=4))
+        clock = FakeClock()
+        cpu = EstimatedCpuMeter(
+            model=model, clock=clock, cpu_seconds=lambda c=clock: c.now, available_cpus=8
+        )
+        dram = EstimatedDramMeter(clock=clock, memory_bytes=lambda: 2e9)
+        with Tracker([cpu, dram], interval_s=3600, log_dir=tmp_path / f"t{p}", clock=clock) as t:
+            clock.advance(10.0)
+            t.sample()
+        runs.append(read_run(t.summary().path))
+    assert _energy(runs, "cpu") == pytest.approx(480.0)  # 240 J + 3 x 80 J, not 4 x 240 J
+    assert _energy(runs, "dram") == pytest.approx(4 * 0.3725 * 2.0 * 10.0)  # each its own RSS
+    assert [s.context["slurm"]["node_energy"] for s in runs] == [True, False, False, False]
+    assert "busy share" in runs[1].components[0].name

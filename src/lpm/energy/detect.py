@@ -257,11 +257,10 @@ def run_meters(
         assert dist is not None
         meters = distributed.host_once(meters, dist)
     else:
-        kept = node_once(meters, job)
-        if len(kept) < len(meters):
+        meters = node_once(meters, job)
+        if job is not None and job.shares_node and not job.is_node_leader:
             notices.append(
-                "Slurm: CPU and DRAM of this node are measured by its first task "
-                "(SLURM_LOCALID 0); this task's record holds only its GPUs"
+                "Slurm: node-wide CPU and DRAM energy is measured by this node's first task "
+                "(SLURM_LOCALID 0); this task's record holds its GPUs and its own processes"
             )
-        meters = kept
     return meters, notices

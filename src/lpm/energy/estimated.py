@@ -182,9 +182,11 @@ class EstimatedCpuMeter(_EstimatedMeter):
         cpu_seconds: Callable[[], float] | None = None,
         available_cpus: int | None = None,
         reason: str = "",
+        idle_share: bool = True,
     ) -> None:
         super().__init__(scope=scope, pids=pids, tree=tree, clock=clock, reason=reason)
         self.model = model or cpu_power_model()
+        self.idle_share = idle_share
         self._cpu_seconds_fn = cpu_seconds
         self._available_override = available_cpus
         self._lock = threading.RLock()  # track_pids may come from another thread than read
@@ -206,6 +208,25 @@ class EstimatedCpuMeter(_EstimatedMeter):
             return machine_busy_cpu_seconds()
         return self.tree.cpu_seconds()
 
+    def leave_idle_share(self) -> None:
+        """Count only what this task's busy CPUs add above idle, from now on.
+
+        For a task that shares its node's CPUs with other tasks of the job: the node's
+        first task counts the idle power of the CPUs, every task the busy share of its
+        own processes, so the tasks' estimates add up to the node's model once.
+        """
+        with self._lock:
+            self.read()
+            self.idle_share = False
+            self.name = f"cpu (estimated, {self.scope}, busy share)"
+            self.devices = (self.name,)
+
+    def _power_w(self, busy: float) -> float:
+        if self.idle_share:
+            return self.model.power_w(busy, self._available)
+        u = min(max(busy, 0.0), self._available)
+        return self.model.w_per_logical_cpu * (1.0 - self.model.idle_fraction) * u
+
     def track_pids(self, pids: Iterable[int]) -> None:
         """Also estimate for these process trees (other local ranks), from now on."""
         with self._lock:
@@ -226,7 +247,7 @@ class EstimatedCpuMeter(_EstimatedMeter):
             if dt > 0:
                 # a child that exited but is not reaped yet drops out for a moment: never go back
                 busy = max(cpu_s - self._last_cpu_s, 0.0) / dt
-                self._acc_j += self.model.power_w(busy, self._available) * dt
+                self._acc_j += self._power_w(busy) * dt
                 self._last_t = now
                 self._last_cpu_s = max(cpu_s, self._last_cpu_s)
             return self._reading()
@@ -239,6 +260,7 @@ class EstimatedCpuMeter(_EstimatedMeter):
             "scope": self.scope,
             "pids": list(self.tree.pids) if self.scope == "process" else [],
             "available_cpus": self._available,
+            "idle_share": self.idle_share,
             "model": self.model.to_dict(),
             "reason": self.reason,
         }

@@ -218,23 +218,45 @@ class SlurmJob:
 NODE_KINDS = ("cpu", "dram")
 
 
+def per_task(meter: object) -> bool:
+    """Whether a meter follows only this task's processes (a process-scope estimate)."""
+    from lpm.energy.estimated import EstimatedCpuMeter, EstimatedDramMeter
+
+    return isinstance(meter, EstimatedCpuMeter | EstimatedDramMeter) and meter.scope == "process"
+
+
 def node_once(meters: Sequence, job: SlurmJob | None) -> list:
-    """Keep CPU/DRAM meters on the node's first task when several tasks share the node."""
+    """Count node-wide energy on the node's first task when several tasks share the node.
+
+    The other tasks drop the CPU/DRAM meters that see the whole node (RAPL, machine-scope
+    estimates, simulated or unknown meters); they keep the estimates of their own
+    processes, the CPU one counting only its busy share (the first task counts the idle).
+    """
     if job is None or job.is_node_leader or not job.shares_node:
         return list(meters)
-    return [m for m in meters if getattr(m, "kind", None) not in NODE_KINDS]
+    kept = []
+    for m in meters:
+        if getattr(m, "kind", None) not in NODE_KINDS:
+            kept.append(m)
+        elif per_task(m):
+            if m.kind == "cpu":
+                m.leave_idle_share()
+            kept.append(m)
+    return kept
 
 
 def context(job: SlurmJob, meters: Sequence) -> dict:
     """The run context's ``slurm`` entry: the job, and whether this record holds node energy.
 
-    ``node_energy`` is true when this task's record holds the node's CPU and DRAM energy;
-    the records of a job's other tasks on the node then hold only their GPUs, so that
-    adding the records of all tasks counts each node once.
+    ``node_energy`` is true when this task's record holds the node-wide CPU and DRAM
+    energy (RAPL packages, the CPUs' idle share); the records of a job's other tasks on
+    the node hold only their GPUs and their own processes' estimates, so that adding the
+    records of all tasks counts each node once.
     """
     return {
         **job.to_dict(),
         "tasks_on_node": job.tasks_on_node,
         "node_leader": job.is_node_leader,
-        "node_energy": any(getattr(m, "kind", None) in NODE_KINDS for m in meters),
+        "node_energy": (job.is_node_leader or not job.shares_node)
+        and any(getattr(m, "kind", None) in NODE_KINDS for m in meters),
     }
