@@ -1,4 +1,4 @@
-"""Run records: append-only JSON Lines, flushed and fsynced per line; and reading them back.
+"""Run records read back: finished, interrupted or killed runs (the writer is in lines.py).
 
 Line types: ``header`` (context, devices, settings), ``window`` (one closed window),
 ``checkpoint`` (cumulative totals every few seconds), ``fault`` (a meter problem), and a
@@ -9,45 +9,21 @@ totals from the last window or checkpoint line and its windows from the window l
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
-from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Equivalents, Footprint, Intensity, footprint
 from lpm.carbon.equivalents import equivalents
 from lpm.energy.accounting import WindowAgg, merge_provenance
 from lpm.energy.results import ComponentEnergy, RunSummary, provenance_of
 from lpm.errors import LpmError
-from lpm.io import write_line
 from lpm.provenance import Provenance
 from lpm.units import J_PER_KWH
 
 SCHEMA = 2  # 2: provenance per device, window and line; the header stores the intensity
-NO_SUMMARY = "no summary line (the process was killed): totals up to its last record line"
-
-
-class RecordWriter:
-    """Appends JSON lines to one file; every line is flushed and fsynced before returning."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
-        self._lock = threading.Lock()
-
-    def write(self, obj: dict[str, Any]) -> None:
-        """Append one line and make it durable."""
-        line = json.dumps(obj, separators=(",", ":"), default=str, allow_nan=False)
-        with self._lock:
-            if self._fh.closed:
-                return
-            write_line(self._fh, line)
-
-    def close(self) -> None:
-        """Close the file (safe to call twice)."""
-        with self._lock:
-            if not self._fh.closed:
-                self._fh.close()
+NO_SUMMARY = (
+    "no summary line (the process was killed or its disk was full): totals up to its last "
+    "record line"
+)
 
 
 def is_run_record(path: Path) -> bool:

@@ -229,25 +229,23 @@ class Tracker:
             if self._dist is not None and self._dist.world_size > 1:
                 suffix = f"-rank{self._dist.rank}"
             self.record_path = self.log_dir / f"{self.run_id}{suffix}.jsonl"
+            header = lines.header_line(
+                run_id=self.run_id,
+                run_name=self.run_name,
+                started_at=self._started_at,
+                interval_s=self.interval_s,
+                pue=self.pue,
+                region=self.region,
+                intensity=self._intensity,
+                warmup_steps=self.warmup_steps,
+                devices=self._poll.devices,
+                context=self.context,
+            )
             try:
-                self._log.open(self.record_path)
+                self._log.open(self.record_path, header)
             except OSError as exc:
                 self._poll.close(close_meters=False)
                 raise self._unwritable(exc) from None
-            self._log.write(
-                lines.header_line(
-                    run_id=self.run_id,
-                    run_name=self.run_name,
-                    started_at=self._started_at,
-                    interval_s=self.interval_s,
-                    pue=self.pue,
-                    region=self.region,
-                    intensity=self._intensity,
-                    warmup_steps=self.warmup_steps,
-                    devices=self._poll.devices,
-                    context=self.context,
-                )
-            )
         self._running = True
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="lpm-energy-sampler", daemon=True)
