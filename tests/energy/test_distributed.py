@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_gloo_ranks_count_each_device_once(tmp_path) -> None:
+def run_ranks(tmp_path: Path, rank_env: Callable[[int], dict[str, str]] | None = None) -> list:
+    """Run two gloo ranks of ddp_worker.py; their JSON outputs in rank order."""
     init = f"tcp://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLURM")}
     procs = [
         subprocess.Popen(
             [sys.executable, str(WORKER), str(rank), "2", init, str(tmp_path)],
-            env=env,
+            env={**clean, "PYTHONPATH": str(ROOT), **(rank_env(rank) if rank_env else {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -38,8 +39,12 @@ def test_two_gloo_ranks_count_each_device_once(tmp_path) -> None:
     for p in procs:
         out, _ = p.communicate(timeout=120)
         assert p.returncode == 0, out
-    r0 = json.loads((tmp_path / "rank0.json").read_text())
-    r1 = json.loads((tmp_path / "rank1.json").read_text())
+    return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_count_each_device_once(tmp_path) -> None:
+    r0, r1 = run_ranks(tmp_path)
     s = r0["summary"]
 
     comps = s["components"]
@@ -83,3 +88,38 @@ def test_two_gloo_ranks_count_each_device_once(tmp_path) -> None:
     assert w0["energy_j_mean"] == pytest.approx(train["energy_j"] / train["count"], rel=0.25)
     records = sorted(tmp_path.glob("*.jsonl"))
     assert [p.name.endswith(("-rank0.jsonl", "-rank1.jsonl")) for p in records] == [True, True]
+
+
+def srun_task_env(rank: int) -> dict[str, str]:
+    """What `srun --ntasks=2` (one node) sets for task `rank`."""
+    return {
+        "SLURM_JOB_ID": "777",
+        "SLURM_STEP_ID": "0",
+        "SLURM_PROCID": str(rank),
+        "SLURM_LOCALID": str(rank),
+        "SLURM_NODEID": "0",
+        "SLURMD_NODENAME": "n1",
+        "SLURM_NTASKS": "2",
+        "SLURM_STEP_TASKS_PER_NODE": "2",
+        "SLURM_JOB_ACCOUNT": "lab",
+    }
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_as_slurm_tasks_count_the_node_once(tmp_path) -> None:
+    r0, r1 = run_ranks(tmp_path, srun_task_env)
+    s = r0["summary"]
+    cpu = [c for c in s["components"] if c["kind"] == "cpu"]
+    assert len(cpu) == 2  # the node's simulated CPU and its estimate, once each (not per task)
+    ranks = {r["rank"]: r["duration_s"] for r in s["context"]["distributed"]["ranks"]}
+    sim_cpu = next(c for c in cpu if "simulated" in c["name"])
+    assert sim_cpu["energy_j"] == pytest.approx(50.0 * ranks[0], rel=0.05)
+    assert r1["summary"]["it_energy_kwh"] == pytest.approx(s["it_energy_kwh"])
+    records = sorted(tmp_path.glob("*.jsonl"))
+    headers = [json.loads(p.read_text().splitlines()[0]) for p in records]
+    slurm = [h["context"]["slurm"] for h in headers]
+    assert [(x["job_id"], x["proc_id"], x["node_name"]) for x in slurm] == [
+        ("777", 0, "n1"),
+        ("777", 1, "n1"),
+    ]
+    assert [x["node_energy"] for x in slurm] == [True, False]  # task 0 holds the node's
