@@ -1,0 +1,94 @@
+"""`srun --ntasks=2` on the real test cluster: each task's record, the node counted once."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from tests.slurm.cluster import ACCOUNT, SlurmCluster
+
+# One task: a Tracker with the node's CPU (a node-wide meter: 50 W), the task's own GPU
+# (100 W) and the detected estimates; lpm's own distributed mode is off.
+TASK = """
+import sys, time
+from lpm.energy import SimulatedMeter, Tracker
+from lpm.energy.detect import detect_meters
+
+out = sys.argv[1]
+meters = [SimulatedMeter("cpu", 50.0, 1), SimulatedMeter("gpu", 100.0, 1)]
+meters += detect_meters()
+with Tracker(meters, interval_s=0.05, log_dir=out, run_name="task", distributed_mode=False) as t:
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:
+        sum(i * i for i in range(20_000))
+        t.step()
+"""
+
+
+def _recording_scontrol(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder whose scontrol and squeue only note that they were called."""
+    bindir, calls = tmp_path / "bin", tmp_path / "calls.log"
+    bindir.mkdir()
+    for cmd in ("scontrol", "squeue", "sacct"):
+        script = bindir / cmd
+        script.write_text(f'#!/bin/sh\necho "{cmd} $*" >> "{calls}"\n')
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return bindir, calls
+
+
+def test_two_srun_tasks_count_the_node_once(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    task = tmp_path / "task.py"
+    task.write_text(TASK)
+    out = tmp_path / "runs"
+    bindir, calls = _recording_scontrol(tmp_path)
+    env = slurm_cluster.env
+    # the tasks find the fake scontrol first: lpm must never call it
+    task_path = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    res = slurm_cluster.run(
+        [
+            "srun",
+            "--ntasks=2",
+            f"--account={ACCOUNT}",
+            "--export=ALL,PATH=" + task_path + ",OMP_NUM_THREADS=1",
+            sys.executable,
+            str(task),
+            str(out),
+        ],
+        check=False,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    records = sorted(out.glob("task-*.jsonl"))
+    assert len(records) == 2, res.stderr
+    runs = []
+    for p in records:
+        lines = [json.loads(x) for x in p.read_text().splitlines()]
+        summary = next(x["summary"] for x in lines if x["type"] == "summary")
+        runs.append((lines[0]["context"]["slurm"], summary))
+    runs.sort(key=lambda r: r[0]["proc_id"])
+    (s0, sum0), (s1, sum1) = runs
+
+    job = s0["job_id"]
+    assert job is not None and job.isdigit() and s1["job_id"] == job
+    assert [s["proc_id"] for s in (s0, s1)] == [0, 1]
+    assert [s["local_id"] for s in (s0, s1)] == [0, 1]
+    assert {s["node_name"] for s in (s0, s1)} == {slurm_cluster.node}
+    assert s0["ntasks"] == 2 and s0["tasks_on_node"] == 2 and s0["step_id"] == "0"
+    assert s0["account"] == ACCOUNT and s0["partition"] == slurm_cluster.partition
+    assert [s["node_energy"] for s in (s0, s1)] == [True, False]
+
+    def node_cpu(summary: dict) -> float:
+        comps = summary["components"]
+        return sum(c["energy_j"] for c in comps if c["kind"] == "cpu" and "simulated" in c["name"])
+
+    assert node_cpu(sum0) == pytest.approx(sum0["duration_s"] * 50.0, rel=0.02)
+    assert node_cpu(sum1) == 0.0  # the node's CPU is in task 0's record only
+    gpus = [c for s in (sum0, sum1) for c in s["components"] if c["kind"] == "gpu"]
+    assert len(gpus) == 2  # each task its own GPU
+    estimates = [c["name"] for c in sum1["components"] if c["kind"] == "cpu"]
+    assert estimates == ["cpu (estimated, process, busy share)"]
+    assert not calls.exists(), calls.read_text()
