@@ -324,3 +324,45 @@ def test_sample_evaluate_of_a_run_on_too_few_phantoms_fails_before_sampling(
     )
     assert "at least 4 held-out phantoms" in line and "trained on 2" in line
     assert not (tmp_path / "s").exists()
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_out_that_is_a_file_or_under_proc_is_one_line(tmp_path: Path, capsys) -> None:
+    afile = tmp_path / "afile"
+    afile.write_bytes(b"\x00keep")
+    for command in (["train", "--dims", "2", "--size", "32"],
+                    ["train-autoencoder", "--dims", "2", "--size", "32"]):  # fmt: skip
+        assert "is a file" in one_line_error([*command, "--out", str(afile)], capsys)
+        line = one_line_error([*command, "--out", "/proc/lpm-out"], capsys)
+        assert "does not take new files" in line
+    assert afile.read_bytes() == b"\x00keep"
+
+
+def test_sample_refuses_a_training_run_and_earlier_samples(
+    trained_run: Path, tmp_path: Path, capsys
+) -> None:
+    before = _snapshot(trained_run)
+    line = one_line_error(
+        ["sample", "--run", str(trained_run), "--out", str(trained_run), "--steps", "2"], capsys
+    )
+    assert "holds a diffusion training run (`lpm train`)" in line
+    assert _snapshot(trained_run) == before
+    out = tmp_path / "s"
+    sample = ["sample", "--run", str(trained_run), "--steps", "2", "--no-png", "--no-progress",
+              "--out", str(out)]  # fmt: skip
+    assert run_main(sample, capsys)[0] == 0
+    samples = _snapshot(out)
+    assert "--replace" in one_line_error(sample, capsys)
+    assert _snapshot(out) == samples
+    code, _, err = run_main([*sample, "--replace"], capsys)
+    assert code == 0, err
+    line = one_line_error(["train", "--dims", "2", "--size", "32", "--out", str(out)], capsys)
+    assert "holds samples (`lpm sample`)" in line and "use another --out" in line
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "2", "--size", "32", "--out", str(trained_run)], capsys
+    )
+    assert "holds a diffusion training run" in line and "None" not in line
+    assert _snapshot(trained_run) == before

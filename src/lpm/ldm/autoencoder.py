@@ -28,6 +28,7 @@ from lpm.ldm.networks import (
     build_discriminator,
     count_parameters,
 )
+from lpm.ldm.outputs import AUTOENCODER, check_output
 from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.results import AutoencoderResult
 from lpm.ldm.runtime import Runtime, amp_dtype_for
@@ -197,9 +198,9 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     A run whose out dir holds a checkpoint resumes from it. Always one process: under
     torchrun, call it on rank 0 only.
     """
+    out = check_output(cfg.out, AUTOENCODER)
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, cfg.amp, training=True))
-    out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     state = loop.resume_state(cfg, _RESUME_KEYS, "an autoencoder run")
     ckpt.seed_everything(cfg.seed)

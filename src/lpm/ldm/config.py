@@ -245,6 +245,9 @@ class SampleConfig(_Base, TrackingFields):
     )
     batch_size: int = Field(4, ge=1, description="Samples denoised together.")
     out: Path = Field(Path("samples"), description="Directory for the samples.")
+    replace: bool = Field(
+        False, description="Replace the samples already in --out (else they are kept and it stops)."
+    )
     seed: int = Field(0, description=_SEED)
     ema: bool = Field(True, description="Use the EMA weights.")
     amp: bool = Field(True, description=_AMP)

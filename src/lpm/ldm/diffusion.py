@@ -34,6 +34,7 @@ from lpm.ldm.networks import (
     memory_format,
 )
 from lpm.ldm.objectives import objective, of_scheduler
+from lpm.ldm.outputs import DIFFUSION, check_output
 from lpm.ldm.presets import preset
 from lpm.ldm.results import TrainResult
 from lpm.ldm.runtime import (
@@ -256,6 +257,7 @@ def train_ldm(cfg: TrainConfig, *, meters: Any = None) -> TrainResult:
     Resumes from out/checkpoints/last.pt when it exists. Under torchrun every rank calls
     this; rank 0 writes the files and every rank returns the (job-wide) result.
     """
+    check_output(cfg.out, DIFFUSION)
     ae_dir = autoencoder_for(cfg, meters)
     with runtime(cfg.amp) as rt:
         return _train(cfg, rt, ae_dir, meters)

@@ -15,6 +15,7 @@ from lpm.errors import LpmError
 from lpm.ldm.config import SampleConfig
 from lpm.ldm.flops import count_flops
 from lpm.ldm.networks import build_autoencoder, build_unet, load_ldm, memory_format
+from lpm.ldm.outputs import SAMPLES, check_output, clear_samples
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import SampleResult, write_summary
 from lpm.ldm.runtime import Runtime, amp_dtype_for
@@ -273,6 +274,7 @@ def warmup_batches(cfg: SampleConfig) -> int:
 
 def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
     """Sample cfg.n images from a trained run; writes NIfTI (+PNG) files and summary.json."""
+    out = check_output(cfg.out, SAMPLES, replace=cfg.replace)
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     blob = load_ldm(cfg.run)  # fail early on bad input, before the tracker starts
     check_sampler(cfg.sampler, schedule_objective(blob["schedule"]))
@@ -290,7 +292,8 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
             f"{cfg.steps} steps, leaving nothing to measure; use fewer warm-up steps or more "
             "samples."
         )
-    out = Path(cfg.out)
+    if cfg.replace:
+        clear_samples(out)
     out.mkdir(parents=True, exist_ok=True)
     tracker = open_tracker(
         meters=meters,

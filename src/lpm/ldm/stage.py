@@ -73,6 +73,11 @@ def resume_state(cfg: StageConfig, keys: tuple[str, ...], what: str) -> dict[str
     state = ckpt.load(path)
     saved = state.get("config", {})
     mine = cfg.model_dump(mode="json")
+    if not isinstance(saved, dict) or any(key not in saved for key in keys):
+        raise LpmError(
+            f"{cfg.out} holds the checkpoint of another kind of run, not {what}; use another "
+            "--out or delete that directory."
+        )
     for key in keys:
         if saved.get(key) != mine.get(key):
             raise LpmError(

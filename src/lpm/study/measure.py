@@ -120,6 +120,7 @@ def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
             region=spec.region,
             png=False,
             progress=False,
+            replace=True,  # the job is measured again from scratch
         )
         samples[steps] = sample_ldm(sample_cfg).to_dict()
     _drop_bulk(work_dir)

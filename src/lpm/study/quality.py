@@ -97,6 +97,7 @@ def run_quality(spec: StudySpec, stage: QualityStage, out_dir: Path) -> QualityR
             batch_size=min(stage.samples, 16),
             out=qdir / "samples",
             png=False,
+            replace=True,  # the stage runs again from scratch
             **_tracking(spec),
         )
     )

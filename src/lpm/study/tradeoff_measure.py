@@ -62,7 +62,9 @@ def _sample_config(run: Path, folder: Path, sweep: Any, **kw: Any) -> Any:
 
     return SampleConfig(
         run=run, out=folder, seed=sweep.seed, png=False, progress=False, evaluate=False,
-        interval_s=sweep.interval_s, pue=sweep.pue, region=sweep.region, **kw,
+        interval_s=sweep.interval_s, pue=sweep.pue, region=sweep.region,
+        replace=True,  # a folder without a readable summary is measured again
+        **kw,
     )  # fmt: skip
 
 
