@@ -31,6 +31,8 @@ SLURM_VARS = (
     "SLURM_JOB_GPUS",
     "SLURM_STEP_TASKS_PER_NODE",
     "SLURM_TASKS_PER_NODE",
+    "SLURM_GPUS_ON_NODE",
+    "SLURMD_TRES_BIND",
     "CUDA_VISIBLE_DEVICES",
 )
 
@@ -64,7 +66,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_from_env_reads_every_field_of_a_task() -> None:
-    env = srun_env(6, nodes=2, per_node=4, SLURM_STEP_GPUS="2,3", CUDA_VISIBLE_DEVICES="0")
+    env = srun_env(6, nodes=2, per_node=4, SLURM_STEP_GPUS="2", CUDA_VISIBLE_DEVICES="0")
+    env.update(SLURM_GPUS_ON_NODE="4", SLURMD_TRES_BIND="gpu:per_task:1")
     job = SlurmJob.from_env(env)
     assert job is not None
     assert job.to_dict() == {
@@ -79,7 +82,7 @@ def test_from_env_reads_every_field_of_a_task() -> None:
         "partition": "gpu",
         "gpus": ["0"],  # what CUDA sees, as the GPU meter's scope
     }
-    assert job.gpus_from == "CUDA_VISIBLE_DEVICES" and job.step_gpus == ("2", "3")
+    assert job.gpus_from == "CUDA_VISIBLE_DEVICES" and job.gpus_on_node == 4 and job.gpus_bound
     assert job.tasks_on_node == 4 and not job.is_node_leader and job.notes == ()
     assert SlurmJob.from_env({"PATH": "/bin"}) is None
     assert SlurmJob.from_env({"SLURM_JOB_ID": " "}) is None
@@ -240,11 +243,16 @@ def _gpu_ids(meters: list) -> list[str]:
     return [d for m in meters if m.kind == "gpu" for d in m.device_ids]
 
 
+# The variables below are what Slurm 22.05 gave two tasks on the test cluster for
+# `srun --ntasks=2 --gpus=2` (shared), `--gpus-per-task=1` (bound) and in a batch script.
+
+
 def test_tasks_sharing_as_many_gpus_take_one_each(clean_env: pytest.MonkeyPatch) -> None:
-    _nvml_node(clean_env, 4)
+    _nvml_node(clean_env, 4)  # srun --ntasks-per-node=4 --gpus=4
     seen = []
     for p in range(4):
-        meters, _ = _task_meters(clean_env, srun_env(p, SLURM_STEP_GPUS="0,1,2,3"))
+        gpus = {"CUDA_VISIBLE_DEVICES": "0,1,2,3", "SLURM_STEP_GPUS": "0,1,2,3"}
+        meters, _ = _task_meters(clean_env, srun_env(p, SLURM_GPUS_ON_NODE="4", **gpus))
         seen.append(_gpu_ids(meters))
     assert seen == [[f"gpu-uuid:{uuid_of(p)}"] for p in range(4)]
 
@@ -255,7 +263,8 @@ def test_tasks_sharing_fewer_gpus_leave_them_to_the_first_task(
     _nvml_node(clean_env, 8)
     seen = []
     for p in range(4):
-        meters, notices = _task_meters(clean_env, srun_env(p, SLURM_STEP_GPUS="4,5"))
+        env = srun_env(p, SLURM_STEP_GPUS="4,5", CUDA_VISIBLE_DEVICES="4,5", SLURM_GPUS_ON_NODE="2")
+        meters, notices = _task_meters(clean_env, env)
         seen.append(_gpu_ids(meters))
         cpu = next(m for m in meters if m.kind == "cpu")
         assert cpu.idle_share is (p == 0)  # the others: their processes' busy share only
@@ -263,15 +272,41 @@ def test_tasks_sharing_fewer_gpus_leave_them_to_the_first_task(
     assert any("first task" in n for n in notices)
 
 
-def test_tasks_bound_to_their_own_gpus_measure_them(clean_env: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("bind", ["gpu:per_task:2", None])
+def test_tasks_bound_to_their_own_gpus_measure_them(
+    clean_env: pytest.MonkeyPatch, bind: str | None
+) -> None:
     _nvml_node(clean_env, 8)  # --gpus-per-task=2: CUDA_VISIBLE_DEVICES differs per task
     seen = []
     for p in range(4):
         own = f"{2 * p},{2 * p + 1}"
-        env = srun_env(p, SLURM_STEP_GPUS="0,1,2,3,4,5,6,7", CUDA_VISIBLE_DEVICES=own)
+        env = srun_env(p, SLURM_STEP_GPUS=own, CUDA_VISIBLE_DEVICES=own, SLURM_GPUS_ON_NODE="8")
+        if bind is not None:
+            env["SLURMD_TRES_BIND"] = bind
         meters, _ = _task_meters(clean_env, env)
         seen.extend(_gpu_ids(meters))
     assert seen == [f"gpu-uuid:{uuid_of(i)}" for i in range(8)]  # each once, none missing
+
+
+def test_a_batch_script_is_one_task_whatever_the_job_asked(clean_env: pytest.MonkeyPatch) -> None:
+    _nvml_node(clean_env, 2)  # sbatch --ntasks=2 --gpus-per-task=1, the script itself
+    env = {
+        "SLURM_JOB_ID": "1",
+        "SLURM_PROCID": "0",
+        "SLURM_LOCALID": "0",
+        "SLURM_NODEID": "0",
+        "SLURM_NTASKS": "2",
+        "SLURM_TASKS_PER_NODE": "2",
+        "SLURM_GPUS_ON_NODE": "2",
+        "SLURM_JOB_GPUS": "0,1",
+        "CUDA_VISIBLE_DEVICES": "0,1",
+    }
+    job = SlurmJob.from_env(env)
+    assert job is not None and job.step_id is None and job.tasks_on_node == 1
+    assert not job.shares_node and job.gpu_select() is None
+    meters, _ = _task_meters(clean_env, env)
+    assert _gpu_ids(meters) == [f"gpu-uuid:{uuid_of(i)}" for i in range(2)]
+    assert sorted(m.kind for m in meters if m.kind != "gpu") == ["cpu", "dram"]
 
 
 def test_estimates_of_tasks_sharing_a_node_add_up_to_the_node_model_once(

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.fakes.nvml import uuid_of
 from tests.slurm.cluster import ACCOUNT, SlurmCluster
 
 # One task: a Tracker with the node's CPU (a node-wide meter: 50 W), the task's own GPU
@@ -27,6 +28,31 @@ with Tracker(meters, interval_s=0.05, log_dir=out, run_name="task", distributed_
         sum(i * i for i in range(20_000))
         t.step()
 """
+
+
+# One task with detected meters on a node whose NVML (a fake: the test node has no GPU
+# driver) shows the node's two GPUs; Slurm's variables decide which this task measures.
+GPU_TASK = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from tests.fakes.nvml import FakeGpu, FakeNvml, uuid_of
+sys.modules["pynvml"] = FakeNvml([FakeGpu(uuid_of(i)) for i in range(2)], time.monotonic)
+from lpm.energy import Tracker
+
+with Tracker(interval_s=0.05, log_dir=sys.argv[1], run_name="gpu", distributed_mode=False):
+    time.sleep(0.3)
+"""
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _read(records: list[Path]) -> list[tuple[dict, dict]]:
+    """(context's slurm entry, summary) of each record, in task order."""
+    runs = []
+    for p in records:
+        lines = [json.loads(x) for x in p.read_text().splitlines()]
+        summary = next(x["summary"] for x in lines if x["type"] == "summary")
+        runs.append((lines[0]["context"]["slurm"], summary))
+    return sorted(runs, key=lambda r: r[0]["proc_id"])
 
 
 def _recording_scontrol(tmp_path: Path) -> tuple[Path, Path]:
@@ -64,13 +90,7 @@ def test_two_srun_tasks_count_the_node_once(slurm_cluster: SlurmCluster, tmp_pat
     assert res.returncode == 0, res.stderr
     records = sorted(out.glob("task-*.jsonl"))
     assert len(records) == 2, res.stderr
-    runs = []
-    for p in records:
-        lines = [json.loads(x) for x in p.read_text().splitlines()]
-        summary = next(x["summary"] for x in lines if x["type"] == "summary")
-        runs.append((lines[0]["context"]["slurm"], summary))
-    runs.sort(key=lambda r: r[0]["proc_id"])
-    (s0, sum0), (s1, sum1) = runs
+    (s0, sum0), (s1, sum1) = _read(records)
 
     job = s0["job_id"]
     assert job is not None and job.isdigit() and s1["job_id"] == job
@@ -92,3 +112,29 @@ def test_two_srun_tasks_count_the_node_once(slurm_cluster: SlurmCluster, tmp_pat
     estimates = [c["name"] for c in sum1["components"] if c["kind"] == "cpu"]
     assert estimates == ["cpu (estimated, process, busy share)"]
     assert not calls.exists(), calls.read_text()
+
+
+@pytest.mark.parametrize(
+    ("request_gpus", "task_gpus"),
+    [("--gpus-per-task=1", [["0"], ["1"]]), ("--gpus=2", [["0", "1"], ["0", "1"]])],
+)
+def test_two_srun_tasks_measure_each_gpu_once(
+    slurm_cluster: SlurmCluster, tmp_path: Path, request_gpus: str, task_gpus: list
+) -> None:
+    """Bound to a GPU each, or sharing both: either way each GPU is in one task's record."""
+    task = tmp_path / "gpu_task.py"
+    task.write_text(GPU_TASK)
+    out = tmp_path / "runs"
+    srun = ["srun", "--ntasks=2", request_gpus, f"--account={ACCOUNT}", "--export=ALL"]
+    res = slurm_cluster.run(
+        [*srun, sys.executable, str(task), str(out), str(ROOT)],
+        check=False,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    runs = _read(sorted(out.glob("gpu-*.jsonl")))
+    assert [s["gpus"] for s, _ in runs] == task_gpus
+    gpus = [
+        c["device_id"] for _, summary in runs for c in summary["components"] if c["kind"] == "gpu"
+    ]
+    assert sorted(gpus) == [f"gpu-uuid:{uuid_of(i)}" for i in range(2)]  # each once

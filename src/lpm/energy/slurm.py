@@ -90,8 +90,17 @@ def parse_tasks_per_node(text: str) -> list[int] | None:
     return counts or None
 
 
-def _tasks_on_node(env: Mapping[str, str], node_id: int | None, notes: list[str]) -> int | None:
-    for var in ("SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"):
+def _tasks_on_node(
+    env: Mapping[str, str], step: str | None, node_id: int | None, notes: list[str]
+) -> int | None:
+    """Tasks of this step on this node; the batch script is one task whatever was asked."""
+    names = ["SLURM_STEP_TASKS_PER_NODE"]
+    if step is None or step == "batch":
+        if "SLURM_STEP_TASKS_PER_NODE" not in env:
+            return 1
+    else:
+        names.append("SLURM_TASKS_PER_NODE")
+    for var in names:
         raw = env.get(var)
         if raw is None or raw.strip() == "":
             continue
@@ -128,7 +137,8 @@ class SlurmJob:
     partition: str | None = None
     gpus: tuple[str, ...] = ()
     gpus_from: str | None = None
-    step_gpus: tuple[str, ...] | None = None  # SLURM_STEP_GPUS / SLURM_JOB_GPUS: the node's
+    gpus_on_node: int | None = None  # SLURM_GPUS_ON_NODE: the step's GPUs on this node
+    gpus_bound: bool = False  # SLURMD_TRES_BIND=gpu:...: each task got GPUs of its own
     tasks_on_node: int | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -148,14 +158,11 @@ class SlurmJob:
             notes.append(f"SLURM_JOB_ID={raw_id[:40]!r} is not a job number; ignored")
         node_id = _whole(env, "SLURM_NODEID", notes)
         gpus, source = _gpus(env, notes)
-        step_gpus = None
-        for var in ("SLURM_STEP_GPUS", "SLURM_JOB_GPUS"):
-            if var in env:
-                step_gpus = tuple(e.strip() for e in env[var].split(",") if e.strip())[:MAX_GPUS]
-                break
+        step = _step(env, notes)
+        bind = env.get("SLURMD_TRES_BIND", "")
         return cls(
             job_id=job_id,
-            step_id=_step(env, notes),
+            step_id=step,
             proc_id=_whole(env, "SLURM_PROCID", notes),
             local_id=_whole(env, "SLURM_LOCALID", notes),
             node_id=node_id,
@@ -165,8 +172,9 @@ class SlurmJob:
             partition=_name(env, "SLURM_JOB_PARTITION", notes),
             gpus=gpus,
             gpus_from=source,
-            step_gpus=step_gpus,
-            tasks_on_node=_tasks_on_node(env, node_id, notes),
+            gpus_on_node=_whole(env, "SLURM_GPUS_ON_NODE", notes),
+            gpus_bound=bind.startswith("gpu:") and bind != "gpu:none",
+            tasks_on_node=_tasks_on_node(env, step, node_id, notes),
             notes=tuple(notes),
         )
 
@@ -188,13 +196,15 @@ class SlurmJob:
         When the node's tasks all see the same GPUs: one each (task ``local_id`` takes
         visible GPU ``local_id``, torchrun's layout) when there are as many GPUs as tasks,
         else all of them by the node's first task and none by the others. Tasks bound to
-        GPUs of their own (``--gpus-per-task``) measure what they see.
+        GPUs of their own (``--gpus-per-task``, ``--gpu-bind``: ``SLURMD_TRES_BIND``, or
+        fewer visible than ``SLURM_GPUS_ON_NODE``) measure what they see.
         """
         if not self.shares_node or self.local_id is None or not self.gpus:
             return None
-        shared = self.step_gpus is None or len(self.gpus) == len(self.step_gpus)
-        if not shared:
-            return None
+        if self.gpus_bound or (
+            self.gpus_on_node is not None and len(self.gpus) < self.gpus_on_node
+        ):
+            return None  # this task's own GPUs
         if self.tasks_on_node == len(self.gpus):
             return [self.local_id]
         return None if self.is_node_leader else []
