@@ -1,0 +1,148 @@
+"""EnergyCallback in real Lightning fits: both packages, the Trainer's loggers, 2 DDP ranks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("lightning")
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lpm.energy import read_run, read_windows
+from lpm.integrations.lightning import callback_class
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("ddp_worker_lightning.py")
+
+
+def _module_class(pl):
+    class Tiny(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(8, 1)
+
+        def training_step(self, batch, idx):
+            time.sleep(0.003)
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.layer(x), y)
+
+        def validation_step(self, batch, idx):
+            x, y = batch
+            self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    return Tiny
+
+
+def _fit(pl, callback, tmp_path, **trainer_kw):
+    data = TensorDataset(torch.randn(16, 8), torch.randn(16, 1))
+    trainer_kw.setdefault("max_epochs", 2)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        callbacks=[callback],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        **trainer_kw,
+    )
+    trainer.fit(_module_class(pl)(), DataLoader(data, batch_size=4), DataLoader(data, batch_size=8))
+    return trainer
+
+
+@pytest.mark.parametrize("module", ["lightning.pytorch", "pytorch_lightning"])
+def test_fit_records_steps_windows_and_prediction(tmp_path, module) -> None:
+    pl = pytest.importorskip(module)
+    callback = callback_class(module)(log_dir=tmp_path / "energy", run_name="pl", warmup_steps=1)
+    assert isinstance(callback, pl.Callback)
+    _fit(pl, callback, tmp_path, logger=False)
+
+    run = read_run(callback.record_path)
+    assert run.status == "finished"
+    assert run.steps == 2 * 4 + 2 * 2  # training and validation batches (no sanity check)
+    assert run.windows["train"]["count"] == 2 and run.windows["train"]["steps"] == 8
+    assert run.windows["validate"]["count"] == 2 and run.windows["validate"]["steps"] == 4
+    assert [w["name"] for w in read_windows(callback.record_path)] == ["train", "validate"] * 2
+    prediction = run.context["integration"]["prediction"]
+    assert prediction["n"] == 8 and prediction["measured_steps"] == 7
+    assert run.context["integration"]["framework"] == "lightning"
+
+
+def test_the_trainers_loggers_get_the_numbers(tmp_path) -> None:
+    import lightning.pytorch as pl
+    from lightning.pytorch.loggers import CSVLogger
+
+    callback = callback_class("lightning.pytorch")(warmup_steps=1, predict_total=100)
+    logger = CSVLogger(tmp_path, name="csv")
+    _fit(pl, callback, tmp_path, logger=logger, max_epochs=1)
+    with open(Path(logger.log_dir) / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    last = [r for r in rows if r.get("lpm/predicted_kwh")][-1]
+    assert float(last["lpm/energy_kwh"]) > 0
+    assert float(last["lpm/predicted_kwh"]) > 0
+    assert last["lpm/estimated"] in ("0.0", "1.0")
+    assert callback.record_path is None  # no log_dir: measured, not recorded
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_ddp_two_gloo_ranks_one_record_host_counted_once(tmp_path) -> None:
+    port = str(_free_port())
+    base = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": port,
+        "WORLD_SIZE": "2",
+        "NODE_RANK": "0",
+        "OMP_NUM_THREADS": "1",
+    }
+    out = tmp_path / "result"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(tmp_path / "energy"), str(out)],
+            env={**base, "RANK": str(r), "LOCAL_RANK": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in range(2)
+    ]
+    for p in procs:
+        text, _ = p.communicate(timeout=180)
+        assert p.returncode == 0, text[-3000:]
+    r0 = json.loads(Path(f"{out}.0").read_text())
+    r1 = json.loads(Path(f"{out}.1").read_text())
+
+    records = sorted((tmp_path / "energy").glob("*.jsonl"))
+    assert [p.name for p in records] == [Path(r0["record"]).name]  # one record, rank 0's
+    assert r1["record"] is None
+    run = read_run(records[0])
+    assert run.status == "finished"
+    kinds = sorted(c.kind for c in run.components)
+    assert kinds == ["cpu", "dram"]  # the host measured once, for both ranks' processes
+    assert run.context["distributed"]["world_size"] == 2
+    # 32 samples over 2 ranks, batches of 4: 4 per rank per epoch, 2 epochs
+    assert run.windows["train"]["count"] == 2 and run.steps == 8
+    assert run.context["integration"]["prediction"]["n"] == 8
+    # every rank gets the job's numbers
+    assert r1["it_energy_kwh"] == pytest.approx(r0["it_energy_kwh"])
+    assert r1["prediction"]["energy_kwh_mean"] == pytest.approx(r0["prediction"]["energy_kwh_mean"])
