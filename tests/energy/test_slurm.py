@@ -330,3 +330,14 @@ def test_estimates_of_tasks_sharing_a_node_add_up_to_the_node_model_once(
     assert _energy(runs, "dram") == pytest.approx(4 * 0.3725 * 2.0 * 10.0)  # each its own RSS
     assert [s.context["slurm"]["node_energy"] for s in runs] == [True, False, False, False]
     assert "busy share" in runs[1].components[0].name
+
+
+def test_a_malformed_variable_is_a_note_in_the_run_not_an_error(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _task_env(clean_env, srun_env(0, per_node=1, SLURM_LOCALID="one"))
+    with Tracker([SimulatedMeter("cpu", 10.0, 1)], interval_s=3600, log_dir=tmp_path) as t:
+        t.sample()
+    s = read_run(t.summary().path)
+    assert "Slurm: SLURM_LOCALID='one' is not a whole number >= 0; ignored" in s.faults
+    assert s.context["slurm"]["local_id"] is None and s.context["slurm"]["node_energy"]
