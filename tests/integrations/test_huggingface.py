@@ -1,0 +1,64 @@
+"""EnergyCallback in a real transformers.Trainer run: a tiny GPT-2 built from a config, offline."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+import torch
+
+from lpm.energy import read_run, read_windows
+
+
+def test_trainer_run_records_steps_windows_and_prediction(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing is downloaded: the model is built here
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    from lpm.integrations.huggingface import EnergyCallback
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(
+        GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=64, n_positions=16)
+    )
+    data = [
+        {"input_ids": torch.randint(0, 64, (8,)), "labels": torch.randint(0, 64, (8,))}
+        for _ in range(8)
+    ]
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=6,
+        per_device_train_batch_size=2,
+        per_device_eval_batch_size=4,
+        eval_strategy="steps",
+        eval_steps=3,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    callback = EnergyCallback(log_dir=tmp_path / "energy", run_name="hf", warmup_steps=1)
+    assert isinstance(callback, TrainerCallback)
+    trainer = Trainer(
+        model=model, args=args, train_dataset=data, eval_dataset=data[:4], callbacks=[callback]
+    )
+    trainer.train()
+
+    run = read_run(callback.record_path)
+    assert run.status == "finished"
+    # 6 optimizer steps in 1.5 epochs of 4, an evaluation (one batch) after steps 3 and 6
+    assert run.windows["train"]["steps"] == 6
+    assert run.windows["validate"] == {**run.windows["validate"], "count": 2, "steps": 2}
+    names = [w["name"] for w in read_windows(callback.record_path)]
+    assert names == ["train", "validate", "train", "train", "validate"]
+    prediction = run.context["integration"]["prediction"]
+    assert prediction["n"] == 6 and prediction["measured_steps"] == 5
+    assert run.context["integration"]["framework"] == "huggingface"
+    assert callback.session.metrics()["predicted_kwh"] > 0
