@@ -366,3 +366,84 @@ def test_sample_refuses_a_training_run_and_earlier_samples(
     )
     assert "holds a diffusion training run" in line and "None" not in line
     assert _snapshot(trained_run) == before
+
+
+def _interrupt_at(monkeypatch: pytest.MonkeyPatch, target: str, call: int) -> None:
+    """Make TARGET raise KeyboardInterrupt on its CALL-th call (1-based), as Ctrl-C would."""
+    module, name = target.rsplit(".", 1)
+    real = getattr(__import__(module, fromlist=[name]), name)
+    calls = {"n": 0}
+
+    def hook(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, hook)
+
+
+def _interrupted_line(argv: list[str], capsys) -> str:
+    code, out, err = run_main(argv, capsys)
+    assert code == 130, (out, err)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), err
+    assert "Traceback" not in out + err
+    return lines[0]
+
+
+def _record_says_interrupted(folder: Path, prefix: str) -> None:
+    from lpm.energy import read_run
+
+    (record,) = folder.glob(f"{prefix}-2*.jsonl")
+    summary = read_run(record)
+    assert not summary.complete
+    status = getattr(summary, "status", None)  # RunSummary.status (issue 13, lpm.energy)
+    assert status in (None, "interrupted")
+
+
+def test_ctrl_c_in_train_says_where_to_resume_and_writes_no_summary(
+    trained_run: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ldm"
+    argv = ["train", "--dims", "2", "--size", "32", "--autoencoder",
+            str(trained_run / "autoencoder"), "--iterations", "5", "--checkpoint-every", "2",
+            "--batch-size", "2", "--n-items", "4", "--out", str(out), "--no-progress",
+            "--interval-s", "0.2"]  # fmt: skip
+    with monkeypatch.context() as m:
+        _interrupt_at(m, "lpm.ldm.diffusion.stage2_step", 3)
+        line = _interrupted_line(argv, capsys)
+    checkpoint = out / "checkpoints" / "last.pt"
+    assert "stopped at iteration 2 of 5" in line
+    assert f"checkpoint at {checkpoint} (iteration 2)" in line and "again to resume" in line
+    assert not (out / "summary.json").exists() and not (out / "ldm.pt").exists()
+    _record_says_interrupted(out, "train")
+    code, _, err = run_main(argv, capsys)  # the same command resumes
+    assert code == 0, err
+    assert json.loads((out / "summary.json").read_text())["resumed_from"] == 2
+
+
+def test_ctrl_c_in_train_autoencoder_and_sample(
+    trained_run: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ae = tmp_path / "ae"
+    _interrupt_at(monkeypatch, "lpm.ldm.autoencoder.stage1_step", 2)
+    line = _interrupted_line(
+        ["train-autoencoder", "--dims", "2", "--size", "32", "--iterations", "4",
+         "--channels", "16", "--n-items", "2", "--out", str(ae), "--no-progress"],
+        capsys,
+    )  # fmt: skip
+    assert "autoencoder training stopped at iteration 0 of 4" in line
+    assert "no checkpoint was written yet" in line
+    assert not (ae / "summary.json").exists()
+    _record_says_interrupted(ae, "train-autoencoder")
+    samples = tmp_path / "s"
+    _interrupt_at(monkeypatch, "lpm.ldm.sampling.write_sample", 2)
+    line = _interrupted_line(
+        ["sample", "--run", str(trained_run), "--n", "3", "--batch-size", "3", "--steps", "2",
+         "--no-png", "--out", str(samples), "--no-progress"],
+        capsys,
+    )  # fmt: skip
+    assert f"sampling stopped after 1 of 3 samples in {samples}" in line and "--replace" in line
+    assert not (samples / "summary.json").exists()
+    _record_says_interrupted(samples, "sample")

@@ -49,3 +49,26 @@ def test_console_script_module_runs_without_traceback() -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch, capsys) -> None:
+    import typer
+
+    from lpm.cli import main as cli_main
+
+    app = typer.Typer()
+
+    @app.command()
+    def slow() -> None:
+        raise KeyboardInterrupt
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    monkeypatch.setattr(cli_main, "app", app)
+    with pytest.raises(SystemExit) as exc:
+        cli_main.main(["slow"])
+    assert exc.value.code == 130
+    _, err = capsys.readouterr()
+    assert err.strip() == "interrupted"

@@ -10,6 +10,8 @@ command's pydantic model (`lpm.ldm.config`), named, typed, defaulted and describ
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +50,17 @@ def _merge(model: type[BaseModel], config: Path | None, flags: dict[str, Any]) -
                 f"{flag(name)} is required (on the command line or in the --config file)."
             )
     return values
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """A Ctrl-C becomes one line on stderr (the loop's own message) and exit code 130."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        said = " ".join(str(exc).split())
+        typer.echo(f"interrupted: {said}" if said else "interrupted", err=True)
+        raise SystemExit(130) from None
 
 
 def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
@@ -104,9 +117,9 @@ def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
     """Train the VQ-GAN autoencoder (stage 1) on CT or phantoms."""
     from lpm.ldm import train_autoencoder
 
-    result = train_autoencoder(
-        _one_process_config("train-autoencoder", AutoencoderConfig, config, flags)
-    )
+    cfg = _one_process_config("train-autoencoder", AutoencoderConfig, config, flags)
+    with _interruptible():
+        result = train_autoencoder(cfg)
     _print_table(
         f"autoencoder trained: {result.out}",
         [
@@ -148,7 +161,8 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
             "`lpm train-autoencoder` or leave --autoencoder out."
         )
     cfg = validated(TrainConfig, **values)
-    result = train_ldm(cfg)
+    with _interruptible():
+        result = train_ldm(cfg)
     if env_world()[0] != 0:
         return
     _print_table(
@@ -182,7 +196,8 @@ def sample_cmd(
     cfg = _one_process_config("sample", SampleConfig, config, flags)
     if cfg.evaluate:
         _check_evaluable(cfg)
-    result = sample_ldm(cfg)
+    with _interruptible():
+        result = sample_ldm(cfg)
     report = None
     if cfg.evaluate:
         report = _evaluate(cfg, result)

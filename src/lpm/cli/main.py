@@ -58,6 +58,9 @@ def _register_commands() -> None:
     from lpm.cli import plan_cmds  # lpm plan
 
     plan_cmds.register(app)
+    from lpm.cli import integrations_cmds  # lpm integrations
+
+    integrations_cmds.register(app)
 
 
 _register_commands()
@@ -100,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    if rc == 130:  # typer turns a Ctrl-C in a command into exit code 130, silently
+        typer.echo("interrupted", err=True)
     if isinstance(rc, int) and rc != 0:
         raise SystemExit(rc)
 

@@ -14,6 +14,7 @@ import torch
 from lpm.errors import LpmError
 from lpm.ldm.config import SampleConfig
 from lpm.ldm.flops import count_flops
+from lpm.ldm.interrupted import Interrupted, sampling_interrupted
 from lpm.ldm.networks import build_autoencoder, build_unet, load_ldm, memory_format
 from lpm.ldm.outputs import SAMPLES, check_output, clear_samples
 from lpm.ldm.progress import LiveProgress
@@ -305,25 +306,31 @@ def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
         warmup_steps=cfg.warmup_steps,
         cuda=device.type == "cuda",
     )
-    with tracker:
-        files, s = generate(
-            cfg.run,
-            out,
-            n=cfg.n,
-            steps=cfg.steps,
-            sampler=cfg.sampler,
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-            device=device,
-            amp=cfg.amp,
-            png=cfg.png,
-            tracker=tracker,
-            progress=cfg.progress,
-            ema=cfg.ema,
-            compile=cfg.compile,
-            channels_last=cfg.channels_last,
-            blob=blob,
-        )
+    try:
+        with tracker:
+            files, s = generate(
+                cfg.run,
+                out,
+                n=cfg.n,
+                steps=cfg.steps,
+                sampler=cfg.sampler,
+                batch_size=cfg.batch_size,
+                seed=cfg.seed,
+                device=device,
+                amp=cfg.amp,
+                png=cfg.png,
+                tracker=tracker,
+                progress=cfg.progress,
+                ema=cfg.ema,
+                compile=cfg.compile,
+                channels_last=cfg.channels_last,
+                blob=blob,
+            )
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        written = len(list(out.glob("sample_*.nii.gz")))
+        raise sampling_interrupted(out, written, cfg.n) from None
     flops = _flops_per_step(s, min(cfg.batch_size, cfg.n))
     summary = tracker.summary()
     stats = tracker.step_stats(window="sample")

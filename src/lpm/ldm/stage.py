@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from lpm.errors import LpmError
 from lpm.io import atomic_write_text
 from lpm.ldm import checkpoint as ckpt
+from lpm.ldm.interrupted import Interrupted, training_interrupted
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import write_summary
 from lpm.ldm.runtime import Runtime
@@ -120,27 +121,40 @@ def run_iterations(
 
     A window ends every cfg.checkpoint_every iterations and at the last; the checkpoint
     (out/checkpoints/last.pt, written atomically by the main process) is its own window.
+    A Ctrl-C raises :class:`~lpm.ldm.interrupted.Interrupted` (a KeyboardInterrupt) that
+    names the iteration and the checkpoint to resume from.
     """
     path = checkpoint_path(cfg)
-    with LiveProgress(
-        label, cfg.iterations, tracker=tracker, enabled=cfg.progress and is_main, completed=start
-    ) as bar:
-        it = start
-        while it < cfg.iterations:
-            with tracker.window("train"):
-                while it < cfg.iterations:
-                    batch = first_batch if it == start else stage.next_batch()
-                    shown = stage.step(it, batch)
-                    it += 1
-                    tracker.step()
-                    bar.advance(**shown)
-                    if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
-                        break
-            with tracker.window("checkpoint"):
-                snapshot = stage.state(it)
-                if is_main:
-                    stage.before_checkpoint()
-                    ckpt.save_atomic(snapshot, path)
+    it = start
+    saved_at = start if path.exists() else None
+    try:
+        with LiveProgress(
+            label,
+            cfg.iterations,
+            tracker=tracker,
+            enabled=cfg.progress and is_main,
+            completed=start,
+        ) as bar:
+            while it < cfg.iterations:
+                with tracker.window("train"):
+                    while it < cfg.iterations:
+                        batch = first_batch if it == start else stage.next_batch()
+                        shown = stage.step(it, batch)
+                        it += 1
+                        tracker.step()
+                        bar.advance(**shown)
+                        if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
+                            break
+                with tracker.window("checkpoint"):
+                    snapshot = stage.state(it)
+                    if is_main:
+                        stage.before_checkpoint()
+                        ckpt.save_atomic(snapshot, path)
+                saved_at = it
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise training_interrupted(label, it, cfg.iterations, path, saved_at) from None
 
 
 def common_extra(summary: Any, rt: Runtime, *, start: int, cfg: StageConfig) -> dict[str, Any]:
