@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -75,3 +77,86 @@ def test_runs_show_on_a_run_folder_finds_the_record_not_losses_jsonl(tmp_path, c
     code, out, err = run(["runs", "show", str(tmp_path), "--json"], capsys)
     assert code == 0, err
     assert json.loads(out)["run_id"].startswith("run-")
+
+
+# a command that counts the SIGINTs it gets, then ends as a shell reports Ctrl-C (130)
+COUNTS_SIGINT = """
+import pathlib, signal, sys, time
+seen = pathlib.Path(sys.argv[1])
+def on_int(signum, frame):
+    with open(seen, "a") as fh:
+        fh.write("SIGINT\\n")
+signal.signal(signal.SIGINT, on_int)
+pathlib.Path(sys.argv[2]).write_text("ready")
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline and not seen.exists():
+    time.sleep(0.01)
+time.sleep(0.5)  # time for a second SIGINT, were one sent
+sys.exit(130)
+"""
+
+
+def _start_track(tmp_path, **popen) -> tuple[subprocess.Popen, object, object]:
+    seen, ready = tmp_path / "seen", tmp_path / "ready"
+    argv = [sys.executable, "-m", "lpm.cli.main", "track", "--log-dir", str(tmp_path / "logs"),
+            "--simulate-cpu-watts", "10", "--json", "--",
+            sys.executable, "-c", COUNTS_SIGINT, str(seen), str(ready)]  # fmt: skip
+    lpm = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert lpm.poll() is None and time.monotonic() < deadline, lpm.communicate()
+        time.sleep(0.02)
+    return lpm, seen, tmp_path / "logs"
+
+
+def _check_interrupted(lpm, seen, logs, note: str) -> None:
+    out, err = lpm.communicate(timeout=60)
+    assert lpm.returncode == 130, err
+    assert "Traceback" not in err.decode()
+    assert seen.read_text() == "SIGINT\n"  # the command got it, exactly once
+    data = json.loads(out)
+    assert data["exit_code"] == 130 and data["status"] == "interrupted"
+    (record,) = logs.glob("*.jsonl")
+    last = json.loads(record.read_text().splitlines()[-1])
+    assert last["type"] == "summary" and last["status"] == "interrupted"
+    assert [f for f in data["faults"] if "SIGINT" in f] == [note]
+
+
+def test_sigint_sent_to_lpm_alone_reaches_the_command_once(tmp_path) -> None:
+    lpm, seen, logs = _start_track(tmp_path)
+    lpm.send_signal(signal.SIGINT)  # to lpm's pid only, not its process group
+    _check_interrupted(lpm, seen, logs, "SIGINT sent to lpm was passed on to the command")
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_command_once(tmp_path) -> None:
+    import fcntl
+    import os
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+
+    def controlling_tty() -> None:  # lpm leads a session whose terminal is the pty
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        lpm, seen, logs = _start_track(
+            tmp_path, stdin=slave, start_new_session=True, preexec_fn=controlling_tty
+        )
+        os.write(master, b"\x03")  # Ctrl-C: the terminal signals its foreground group
+        # not sent again (two SIGINTs at once would often merge into one: the note tells)
+        _check_interrupted(
+            lpm, seen, logs, "SIGINT from the terminal reached the command itself; lpm waited"
+        )
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_which_signals_are_passed_on() -> None:
+    from lpm.cli.energy_cmds import SI_KERNEL, forwards
+
+    si_user = 0  # kill(2)
+    assert forwards(signal.SIGINT, si_user) and forwards(signal.SIGTERM, si_user)
+    assert not forwards(signal.SIGINT, SI_KERNEL)  # Ctrl-C: the command has it already
+    assert forwards(signal.SIGTERM, SI_KERNEL)

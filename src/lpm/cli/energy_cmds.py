@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 import shutil
 import signal
-import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,99 @@ def _print_summary(summary: Any, *, err: bool) -> None:
         out(f"  run record: {summary.path}")
 
 
+SI_KERNEL = 0x80
+"""siginfo ``si_code`` of a signal the kernel sent: a terminal's Ctrl-C (to its whole group)."""
+_FORWARDED = (signal.SIGINT, signal.SIGTERM)
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGQUIT}
+
+
+def forwards(signo: int, si_code: int) -> bool:
+    """Whether ``lpm track`` passes a signal it got on to its command: all but a SIGINT
+    the kernel sent (a terminal's Ctrl-C, which the command's process group got too)."""
+    return not (signo == signal.SIGINT and si_code == SI_KERNEL)
+
+
+class _Forwarder:
+    """Passes SIGINT and SIGTERM sent to ``lpm track`` on to its command, each once.
+
+    Both are blocked in lpm's threads (from before the Tracker starts its own) and taken by
+    one thread with ``sigtimedwait``, which says who sent each: a terminal's Ctrl-C
+    (``SI_KERNEL``) reached the command through the process group already and is not sent
+    again; a signal sent to lpm alone (``kill``, a scheduler) is passed on. The command
+    decides what to do; lpm waits for it and reports. Outside the main thread signals
+    are left alone.
+    """
+
+    def __init__(self, note: Callable[[str], None]) -> None:
+        self._note = note  # a line in the run's notes for each kind of signal
+        self.active = threading.current_thread() is threading.main_thread()
+        self.received: list[int] = []
+        self._pid = 0
+        self._mask: set[int] | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def block(self) -> None:
+        if self.active:
+            self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+
+    @property
+    def child_mask(self) -> set[int]:
+        """The signal mask lpm had before :meth:`block`: the command's."""
+        if self._mask is not None:
+            return self._mask
+        return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    def start(self, pid: int) -> None:
+        self._pid = pid
+        if self._mask is not None:
+            self._thread = threading.Thread(target=self._loop, name="lpm-track-signals")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._done.is_set():
+            info = signal.sigtimedwait(_FORWARDED, 0.05)
+            if info is None:
+                continue
+            self.received.append(info.si_signo)
+            name = signal.Signals(info.si_signo).name
+            if not forwards(info.si_signo, info.si_code):
+                self._note(f"{name} from the terminal reached the command itself; lpm waited")
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, info.si_signo)
+            self._note(f"{name} sent to lpm was passed on to the command")
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def restore(self) -> None:
+        """Unblock, after taking what came in meanwhile (lpm no longer waits for a command)."""
+        self.stop()
+        if self._mask is not None:
+            while signal.sigtimedwait(_FORWARDED, 0) is not None:
+                pass
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+            self._mask = None
+
+
+def _track_status(rc: int | None, signalled: bool) -> str:
+    """The run's status from the command's exit code (None: lpm stopped waiting).
+
+    0 is finished; death by (or the shell's 128 + N for) SIGINT, SIGTERM, SIGHUP, SIGKILL
+    or SIGQUIT, or any non-zero end after lpm was signalled, is interrupted; else failed.
+    """
+    if rc == 0:
+        return "finished"
+    if rc is None or signalled or -rc in _INTERRUPTS or rc - 128 in _INTERRUPTS:
+        return "interrupted"
+    return "failed"
+
+
 def track(
     command: list[str] = typer.Argument(
         None, help="The command to run and measure, after `--`.", show_default=False
@@ -140,33 +235,38 @@ def track(
         cpu_scope=cpu_scope,
         checkpoint_s=checkpoint,
     )
-    tracker.start()
-    for notice in detection.notices:
-        typer.echo(f"note: {notice}", err=True)
-        tracker.note(notice)
-    previous: dict[int, Any] = {}
+    signals = _Forwarder(tracker.note)
+    signals.block()  # before the Tracker starts its threads, so that they block them too
     try:
-        proc = subprocess.Popen(command)
-    except OSError as exc:
-        tracker.stop()
-        raise LpmError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
-    for meter in detection.meters:  # see the child at once, not at the next process scan
-        meter.track_pids([proc.pid])
-
-    def forward(signum: int, _frame: Any) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signum)
-
-    # Ctrl-C reaches the child from the terminal; lpm waits for it to finish and reports.
-    for sig, handler in ((signal.SIGINT, signal.SIG_IGN), (signal.SIGTERM, forward)):
-        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        rc = proc.wait()
+        tracker.start()
+        for notice in detection.notices:
+            typer.echo(f"note: {notice}", err=True)
+            tracker.note(notice)
+        try:
+            pid = os.posix_spawnp(
+                command[0],
+                command,
+                os.environ,
+                setsigmask=signals.child_mask,
+                setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),  # as subprocess does
+            )
+        except OSError as exc:
+            tracker.stop(status="failed")
+            raise LpmError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
+        for meter in detection.meters:  # see the child at once, not at the next process scan
+            meter.track_pids([pid])
+        signals.start(pid)
+        rc: int | None = None
+        try:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+            signals.stop()  # forward nothing more while the pid is still the command's
+            rc = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        finally:
+            signals.stop()
+            summary = tracker.stop(status=_track_status(rc, bool(signals.received)))
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        summary = tracker.stop()
+        signals.restore()
+    assert rc is not None
     exit_code = rc if rc >= 0 else 128 - rc
     if as_json:
         data = _summary_json(summary)
@@ -175,7 +275,7 @@ def track(
     else:
         typer.echo(
             f"lpm track: `{shlex.join(command)}` exited with {exit_code} after "
-            f"{summary.duration_s:.2f} s",
+            f"{summary.duration_s:.2f} s ({summary.status})",
             err=True,
         )
         _print_summary(summary, err=True)
