@@ -27,6 +27,7 @@ class Framework:
     distributions: tuple[str, ...]  # package names whose version is reported
     pip: str
     hook: str  # what lpm offers for it
+    also: tuple[str, ...] = ()  # modules it needs besides (transformers.Trainer: accelerate)
 
     def install_hint(self) -> str:
         return f"pip install {self.pip}"
@@ -53,24 +54,25 @@ FRAMEWORKS: dict[str, Framework] = {
             "huggingface",
             ("transformers",),
             ("transformers",),
-            "transformers",
+            "transformers accelerate",
             "lpm.integrations.huggingface.EnergyCallback",
+            also=("accelerate",),
         ),
         Framework(
             "tensorboard",
             ("tensorboard",),
             ("tensorboard",),
             "tensorboard",
-            "lpm.integrations.loggers.TensorBoardSink (torch.utils.tensorboard.SummaryWriter)",
+            "loggers=[SummaryWriter(...)] on any integration",
         ),
         Framework(
             "mlflow",
             ("mlflow",),
             ("mlflow", "mlflow-skinny"),
             "mlflow-skinny",
-            "lpm.integrations.loggers.MlflowSink",
+            "the active MLflow run, or loggers=[run]",
         ),
-        Framework("wandb", ("wandb",), ("wandb",), "wandb", "lpm.integrations.loggers.WandbSink"),
+        Framework("wandb", ("wandb",), ("wandb",), "wandb", "the active W&B run, or loggers=[run]"),
     )
 }
 
@@ -124,6 +126,8 @@ def status(name: str) -> FrameworkStatus:
     """Whether framework ``name`` is installed (imports nothing); LpmError for an unknown name."""
     framework = _framework(name)
     module = next((m for m in framework.modules if _found(m)), None)
+    if not all(_found(m) for m in framework.also):
+        module = None
     return FrameworkStatus(
         name=framework.name,
         installed=module is not None,
@@ -153,6 +157,8 @@ def require(name: str, module: str | None = None, what: str | None = None) -> Mo
     """Import framework ``name`` (its first installed module, or ``module``); LpmError if absent."""
     framework = _framework(name)
     candidates = (module,) if module is not None else framework.modules
+    if not all(_found(m) for m in framework.also):
+        raise missing(name, what)
     for candidate in candidates:
         if not _found(candidate):
             continue
