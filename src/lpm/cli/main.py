@@ -61,9 +61,6 @@ def _register_commands() -> None:
     from lpm.cli import integrations_cmds  # lpm integrations
 
     integrations_cmds.register(app)
-    from lpm.cli import integrations_cmds  # lpm integrations
-
-    integrations_cmds.register(app)
 
 
 _register_commands()
