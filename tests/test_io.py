@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from lpm.io import append_jsonl, atomic_write, atomic_write_bytes, atomic_write_text, write_line
+from lpm.errors import LpmError
+from lpm.io import (
+    append_jsonl,
+    atomic_write,
+    atomic_write_bytes,
+    atomic_write_text,
+    load_yaml,
+    write_line,
+)
 
 
 def test_atomic_write_bytes_replaces_whole_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -46,3 +54,30 @@ def test_lines_are_written_one_by_one(tmp_path: Path) -> None:
         assert path.read_text(encoding="utf-8") == '{"a": 1}\n'  # flushed before closing
     assert append_jsonl(path, (f'{{"n": {i}}}' for i in range(2))) == 2
     assert path.read_text(encoding="utf-8").splitlines() == ['{"a": 1}', '{"n": 0}', '{"n": 1}']
+
+
+def test_a_write_the_system_refuses_names_the_target_not_a_temporary(tmp_path: Path) -> None:
+    with pytest.raises(OSError) as info:
+        atomic_write_text(tmp_path / "missing" / "out.txt", "x")
+    assert info.value.filename == str(tmp_path / "missing" / "out.txt")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError) as info:
+        atomic_write_text(tmp_path / "folder", "x")
+    assert info.value.filename == str(tmp_path / "folder")
+    assert [p.name for p in tmp_path.iterdir()] == ["folder"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [(bytes(range(128, 256)), "not a text file"), (None, "is a folder"), (b"a: [1", "not valid")],
+)
+def test_yaml_that_cannot_be_read_is_one_line(
+    tmp_path: Path, content: bytes | None, words: str
+) -> None:
+    path = tmp_path / "spec.yaml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(LpmError, match=words):
+        load_yaml(path, what="study spec")

@@ -53,13 +53,19 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write writes a whole file (mode 'wb' or 'w'), not {mode!r}")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the target, not the temporary file
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # e.g. the target is a folder
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -148,6 +154,10 @@ def load_yaml(
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LpmError(f"{name} does not exist; {missing}") from None
+    except IsADirectoryError:
+        raise LpmError(f"{name} is a folder, not a YAML file; {missing}") from None
+    except UnicodeDecodeError:
+        raise LpmError(f"{name} is not a text file (not UTF-8); {missing}") from None
     except OSError as exc:
         raise LpmError(f"{name} cannot be read: {exc.strerror}") from None
     try:

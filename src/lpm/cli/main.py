@@ -84,6 +84,14 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
 
 
+def _path_error(exc: OSError) -> str:
+    """One line for an OSError about a path: which path, what the system said, what to do."""
+    name = str(exc.filename)
+    shown = name if len(name) <= 80 else f"{name[:40]}...({len(name)} characters)"
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot use {shown!r}: {reason}; give another path"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map user errors to one line and exit code 2."""
     _setup_logging()
@@ -97,6 +105,10 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         fail(f"{exc.format_message()}{hint}")
+    except OSError as exc:  # a path the system refused: one line, never a traceback
+        if exc.filename is None:
+            raise
+        fail(_path_error(exc))
     except Abort:
         typer.echo("aborted", err=True)
         raise SystemExit(130) from None

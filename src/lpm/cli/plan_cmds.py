@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,19 @@ def _regions(region: list[str] | None, regions: str | None, db: IntensityDatabas
             names += [r.strip() for r in regions.split(",") if r.strip()]
     codes = list(dict.fromkeys(db.resolve_region(n) for n in names))
     return codes or [db.resolve_region(DEFAULT_REGION)]
+
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _check_figure(path: Path) -> None:
+    """--figure names an image file (PNG, PDF or SVG) in an existing folder."""
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise LpmError(
+            f"--figure {str(path)!r} is not an image file name; end it in .png, .pdf or .svg."
+        )
+    if path.is_dir():
+        raise LpmError(f"--figure {str(path)!r} is a folder; give a file name such as plan.png.")
 
 
 def _job(
@@ -196,6 +210,12 @@ def register(app: typer.Typer) -> None:
             _backtest(backtest, names[0], console, as_json)
             return
         check_pue(pue)
+        if figure is not None:
+            _check_figure(figure)
+        chunk_s = parse_duration(chunk, what="--chunk")  # checked even when unused
+        resume_s = parse_duration(resume_time, what="--resume-time") if resume_time else 0.0
+        if not (math.isfinite(resume_kwh) and resume_kwh >= 0):
+            raise LpmError(f"--resume-kwh must be a finite energy >= 0, got {resume_kwh}.")
         job = _job(kwh, kwh_std, hours, run, study, record, iterations, samples)
         if interruptible:
             job = Job(
@@ -203,8 +223,8 @@ def register(app: typer.Typer) -> None:
                 job.duration_s,
                 job.energy_kwh_std,
                 interruptible=True,
-                chunk_s=parse_duration(chunk, what="--chunk"),
-                resume_s=parse_duration(resume_time, what="--resume-time") if resume_time else 0.0,
+                chunk_s=chunk_s,
+                resume_s=resume_s,
                 resume_kwh=resume_kwh,
                 label=job.label,
             )
@@ -214,7 +234,7 @@ def register(app: typer.Typer) -> None:
         if deadline is not None:
             end = to_epoch(parse_time(deadline, zone))
         else:
-            end = start + parse_duration(within or "24h", what="--within")
+            end = start + parse_duration("24h" if within is None else within, what="--within")
         series = None
         names = _regions(region, regions, db)
         home = names[0] if region else db.resolve_region(DEFAULT_REGION)

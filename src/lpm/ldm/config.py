@@ -50,7 +50,9 @@ def _check_divisible(size: tuple[int, ...], factor: int, what: str) -> None:
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -25,14 +25,19 @@ _UNITS = {
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 
 
+MAX_DURATION_S = 366 * 86400.0  # a plan looks at most a year ahead
+
+
 def parse_duration(text: str, *, what: str = "duration") -> float:
-    """Seconds of "90min", "1.5h", "2d", "45s" (a bare number is hours)."""
+    """Seconds of "90min", "1.5h", "2d", "45s" (a bare number is hours), at most a year."""
     match = _DURATION.match(str(text).lower())
     if not match or (match.group(2) and match.group(2) not in _UNITS):
         raise LpmError(f"cannot read {what} {text!r}; write it like 90min, 8h or 2d.")
     seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "h", 3600)
-    if seconds <= 0:
+    if not seconds > 0:
         raise LpmError(f"{what} must be longer than zero, got {text!r}.")
+    if seconds > MAX_DURATION_S:
+        raise LpmError(f"{what} {text!r} is longer than a year; plan at most 366d ahead.")
     return seconds
 
 

@@ -69,6 +69,10 @@ class ReportSpec:
 
 
 def _months_from(value: Any, year: int | None) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise LpmError(
+            f"spec.yaml: months must be a list (1-12 or YYYY-MM), not {value!r}; fix the spec"
+        )
     months: list[str] = []
     for item in value:
         if isinstance(item, int) and not isinstance(item, bool):
@@ -96,6 +100,10 @@ def _parse_regions(value: Any, spec: ReportSpec) -> tuple[tuple[str, ...], str |
     if isinstance(value, dict):
         source = value.get("source", source)
         value = value.get("regions", value.get("names", ()))
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        raise LpmError(f"spec.yaml: regions must be a list of codes, not {value!r}; fix the spec")
     regions: list[str] = []
     for item in value or ():
         if isinstance(item, dict):
@@ -158,4 +166,7 @@ def read_spec(study_dir: str | Path) -> ReportSpec:
     raw = load_yaml(path, fix="fix or delete it") or {}
     if not isinstance(raw, dict):
         raise LpmError(f"{path} must hold a mapping of spec fields; fix or delete it")
-    return spec_from_mapping(raw)
+    try:
+        return spec_from_mapping(raw)
+    except (TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
+        raise LpmError(f"{path}: a field has the wrong type ({exc}); fix or delete it") from None

@@ -41,7 +41,7 @@ _MEASURING = ("quality_samples", "energy_steps", "energy_batches", "seed", "real
 class TradeoffSweep(BaseModel):
     """What to sweep and how to judge it (defaults: docs/INTERFACES.md, issue 11)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     samplers: list[str] | None = Field(None, description="None: all that fit each run")
     steps: list[int] = Field(default_factory=lambda: [1000, 500, 200, 100, 50, 20, 10])
