@@ -176,3 +176,11 @@ def test_a_negative_answer_falls_back_and_is_never_cached(server, env, caplog):
     second = live_intensity("DE")
     assert second.source == LIVE_SOURCE and second.g_per_kwh == 123
     assert len(server.requests) == 2  # asked again: nothing bad was kept
+
+
+def test_a_token_with_a_newline_is_named_as_such_and_never_sent(server, env, monkeypatch):
+    monkeypatch.setenv(ENV_TOKEN, TOKEN + "\n")
+    with pytest.raises(LiveIntensityError, match="control characters") as info:
+        live_intensity("DE", fallback=False)
+    assert TOKEN not in str(info.value)
+    assert server.requests == []

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.carbon.fake_electricitymaps import TOKEN, running_server
+from tests.cli_run import one_line_error
 from tests.cli_run import run_cli as run
 
 PAPER_REGIONS = "SE,DE,PL,CN,US,EU27"
@@ -199,3 +200,9 @@ def test_co2_live_uses_the_provider_and_hides_the_token(capsys, caplog, monkeypa
         _, out3, _ = run(["co2", "--kwh", "1", "--region", "DE", "--live", "--json"], capsys)
         assert json.loads(out3)["intensity_source"] == "electricitymaps"
     assert TOKEN not in out + err + out2 + err2 + caplog.text
+
+
+@pytest.mark.parametrize("option", ["--months", "--year"])
+def test_a_year_out_of_range_is_quoted_as_typed(option: str, capsys) -> None:
+    line = one_line_error(["co2", "--kwh", "1", option, "99999999999999999999"], capsys)
+    assert f"{option} 99999999999999999999 is not a year" in line

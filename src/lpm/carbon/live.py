@@ -120,6 +120,11 @@ class ElectricityMapsClient:
             raise LiveIntensityError(
                 f"no Electricity Maps token; set {ENV_TOKEN} to use live intensity."
             )
+        if not token.isprintable() or token != token.strip():
+            raise LiveIntensityError(
+                f"the Electricity Maps token in {ENV_TOKEN} holds spaces or control characters "
+                "(a newline?); set it to the token alone."
+            )
         base = base_url or os.environ.get(ENV_URL) or DEFAULT_BASE_URL
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         return cls(token=token, base_url=base, timeout_s=timeout_s, cache_dir=folder)

@@ -179,6 +179,9 @@ def co2(
         raise LpmError("use either --compare-regions or --months, not both.")
     if live and (compare_regions is not None or months is not None):
         raise LpmError("--live gives one region's latest value; drop --compare-regions/--months.")
+    for name, value in (("--months", months), ("--year", year)):
+        if value is not None and not 1990 <= value <= 2100:
+            raise LpmError(f"{name} {value} is not a year (1990-2100); give one such as 2022.")
     check_energy_kwh(kwh)
     check_energy_kwh(kwh_std, "energy standard deviation")
     check_pue(pue)
