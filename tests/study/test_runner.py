@@ -218,3 +218,20 @@ def test_slurm_jobs_ask_for_one_gpu_per_training_process(tmp_path: Path, monkeyp
     assert params["gpus_per_node"] == 4
     assert params["partition"] == "gpu"
     assert params["job_name"] == f"lpm-{job.job_id}"
+
+
+def test_a_job_started_again_after_it_finished_is_not_measured_twice(tmp_path: Path) -> None:
+    """A Slurm job requeued after it measured finds its records and returns them."""
+    from lpm.results import record_to_json
+    from lpm.study.runner import run_job
+
+    spec = spec_from_dict(SPEC)
+    job = next(j for j in jobs(spec) if len(j.scenario_ids) > 1)
+    ResultsStore(tmp_path).init(spec)
+    first = run_job(job, spec=spec, out_dir=str(tmp_path), measure=fake_measure)
+    again = run_job(job, spec=spec, out_dir=str(tmp_path), measure=fake_measure)
+    assert [record_to_json(r) for r in again] == [record_to_json(r) for r in first]
+    assert runs_per_job(tmp_path) == {job.job_id: 1}
+    (tmp_path / "records" / f"{job.scenario_ids[-1]}.json").write_text("{torn")
+    run_job(job, spec=spec, out_dir=str(tmp_path), measure=fake_measure)
+    assert runs_per_job(tmp_path) == {job.job_id: 2}  # one record unreadable: measured again

@@ -2,7 +2,8 @@
 
 The run settings' flags (``--executor``, ``--workers``, ``--slurm-*``, ``--report``,
 ``--no-quality``, ``--no-tradeoff``) are not written here: they are the fields of
-``lpm.study.spec.StudyRun`` (lpm.cli.options).
+``lpm.study.spec.StudyRun`` (lpm.cli.options); only ``--slurm-option KEY=VALUE``, which
+repeats, is declared here.
 """
 
 from __future__ import annotations
@@ -192,6 +193,14 @@ def study(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the spec and its scenarios; run nothing.")
     ] = False,
+    slurm_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slurm-option",
+            metavar="KEY=VALUE",
+            help="One more sbatch option of each Slurm job, e.g. qos=high (repeatable).",
+        ),
+    ] = None,
     **flags: Any,
 ) -> None:
     """Run a footprint study: measure each scenario, predict the targets, build the report."""
@@ -199,9 +208,11 @@ def study(
     from lpm.study.executors import make_executor
     from lpm.study.grid import jobs, scenarios
     from lpm.study.runner import run_study
+    from lpm.study.slurm import slurm_options
 
     spec = _load(spec_file, preset)
     run = run_from_flags(given(flags))
+    options = slurm_options(spec.slurm, run, slurm_option or ())
     check_spec(spec)
     if dry_run:
         typer.echo(spec.to_yaml().rstrip())
@@ -218,7 +229,7 @@ def study(
         run.executor,
         workers=run.workers,
         folder=out / "slurm",
-        slurm_parameters=run.slurm_parameters(),
+        slurm_options=options,
     )
     console = _console(stderr=True)
     outcome = run_study(

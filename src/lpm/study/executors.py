@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from lpm.errors import LpmError
 from lpm.results import ScenarioRecord
 from lpm.study.grid import Job
+from lpm.study.slurm import SlurmOptions, check_controller, note_submission
 
 JobFn = Callable[[Job], list[ScenarioRecord]]
 DoneFn = Callable[[Job, "list[ScenarioRecord] | BaseException"], None]
@@ -67,8 +68,11 @@ class SlurmExecutor:
 
     ``cluster`` is passed to ``submitit.AutoExecutor``: None picks Slurm when ``srun``
     exists (else an LpmError), ``"local"`` runs jobs as local processes (for tests).
-    ``parameters`` go to ``update_parameters`` (e.g. ``slurm_partition``, ``timeout_min``);
-    each job asks for as many GPUs as it has training processes.
+    `options` (lpm.study.slurm.SlurmOptions) say what each job asks for: one task on one
+    node with ``gpus_per_task`` GPUs per training process, the partition, account, time
+    and more sbatch options; ``parameters`` are submitit's own, applied last. On Slurm the
+    controller must answer ``scontrol ping`` before anything is submitted, and each
+    submission is noted in ``FOLDER/jobs.jsonl``.
     """
 
     def __init__(
@@ -78,41 +82,72 @@ class SlurmExecutor:
         cluster: str | None = None,
         parameters: dict[str, Any] | None = None,
         poll_s: float = 5.0,
+        options: SlurmOptions | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.cluster = cluster
         self.parameters = dict(parameters or {})
         self.poll_s = poll_s
+        self.options = options or SlurmOptions()
+        self._checked = False
+
+    def _cluster(self) -> str:
+        import submitit
+
+        if self.cluster is not None:
+            return self.cluster
+        try:
+            cluster = submitit.AutoExecutor.which()
+        except RuntimeError:
+            cluster = "none"
+        if cluster != "slurm":
+            raise LpmError(
+                "Slurm was not found (no srun on PATH); run on a Slurm login node "
+                "or use --executor local"
+            )
+        return cluster
 
     def _executor(self, job: Job) -> Any:
         import submitit
 
-        cluster = self.cluster
-        if cluster is None:
-            try:
-                cluster = submitit.AutoExecutor.which()
-            except RuntimeError:
-                cluster = "none"
-            if cluster != "slurm":
-                raise LpmError(
-                    "Slurm was not found (no srun on PATH); run on a Slurm login node "
-                    "or use --executor local"
-                )
-        ex = submitit.AutoExecutor(folder=self.folder, cluster=cluster)
-        params: dict[str, Any] = {"timeout_min": 24 * 60, "name": f"lpm-{job.job_id}"}
+        ex = submitit.AutoExecutor(folder=self.folder, cluster=self._cluster())
+        params: dict[str, Any] = {"timeout_min": self.options.time_min, "name": f"lpm-{job.job_id}"}
         if ex.cluster == "slurm":
-            params.update(
-                slurm_gpus_per_node=job.processes, tasks_per_node=1, cpus_per_task=8, nodes=1
-            )
+            params.update(self.options.submitit_parameters(job.processes))
         params.update(self.parameters)
         ex.update_parameters(**params)
         return ex
 
+    def _submit(self, job: Job, fn: JobFn) -> Any:
+        from submitit.core.utils import FailedJobError
+
+        try:
+            sjob = self._executor(job).submit(fn, job)
+        except FailedJobError as exc:
+            said = " ".join(str(exc).split())
+            raise LpmError(f"sbatch refused the job of {job.job_id}: {said}") from None
+        if self._cluster() == "slurm":
+            note_submission(self.folder, sjob.job_id, job.job_id, list(job.scenario_ids))
+        return sjob
+
+    def check(self) -> None:
+        """On Slurm: LpmError unless the controller answers (asked once per executor)."""
+        if not self._checked and self._cluster() == "slurm":
+            check_controller()
+        self._checked = True
+
     def run(self, jobs: Sequence[Job], fn: JobFn, on_done: DoneFn) -> None:
+        if jobs:
+            self.check()
         submitted = []
         for job in jobs:
-            ex = self._executor(job)
-            submitted.append((ex.submit(fn, job), job))
+            try:
+                submitted.append((self._submit(job, fn), job))
+            except LpmError as exc:
+                if not submitted:
+                    raise
+                on_done(job, exc)
+        delay = min(0.25, self.poll_s)
         while submitted:
             still = []
             for sjob, job in submitted:
@@ -125,8 +160,9 @@ class SlurmExecutor:
                     result = exc
                 on_done(job, result)
             submitted = still
-            if submitted:
-                time.sleep(self.poll_s)
+            if submitted:  # short jobs are seen soon, long ones polled every poll_s
+                time.sleep(delay)
+                delay = min(self.poll_s, delay * 1.5)
 
 
 def make_executor(
@@ -136,6 +172,7 @@ def make_executor(
     folder: str | Path | None = None,
     slurm_cluster: str | None = None,
     slurm_parameters: dict[str, Any] | None = None,
+    slurm_options: SlurmOptions | None = None,
 ) -> Executor:
     """The executor for ``--executor local|slurm``."""
     if workers < 1:
@@ -145,5 +182,7 @@ def make_executor(
     if kind == "slurm":
         if folder is None:
             raise LpmError("the slurm executor needs a folder for its logs")
-        return SlurmExecutor(folder, cluster=slurm_cluster, parameters=slurm_parameters)
+        return SlurmExecutor(
+            folder, cluster=slurm_cluster, parameters=slurm_parameters, options=slurm_options
+        )
     raise LpmError(f"unknown executor {kind!r}; use local or slurm")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -21,8 +22,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lpm.results import QualityRecord, ScenarioRecord, TradeoffSummary, read_quality_record
-from lpm.study.executors import Executor, SerialExecutor
+from lpm.errors import LpmError
+from lpm.results import (
+    QualityRecord,
+    ScenarioRecord,
+    TradeoffSummary,
+    parse_record,
+    read_quality_record,
+)
+from lpm.study.executors import Executor, SerialExecutor, SlurmExecutor
 from lpm.study.grid import Job, jobs
 from lpm.study.spec import StudySpec
 from lpm.study.store import ResultsStore, write_record_file
@@ -59,13 +67,21 @@ def run_job(
     measure: MeasureFn,
     threads: int | None = None,
 ) -> list[ScenarioRecord]:
-    """Measure one job (in whatever process runs it) and leave its records in records/."""
+    """Measure one job (in whatever process runs it) and leave its records in records/.
+
+    A job whose records are all in records/ already (a Slurm job requeued after it had
+    finished measuring) returns them without measuring again.
+    """
+    store = ResultsStore(out_dir)
+    done = _job_records(store.records_dir, job)
+    if done is not None:
+        log.info("job %s had finished before it was started again; not measured twice", job.job_id)
+        return done
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
         import torch
 
         torch.set_num_threads(threads)
-    store = ResultsStore(out_dir)
     work_dir = store.out_dir / "work" / job.job_id
     records = measure(job, spec, work_dir)
     expected = set(job.scenario_ids)
@@ -75,6 +91,18 @@ def run_job(
     for rec in records:
         write_record_file(store.records_dir, rec)
     return records
+
+
+def _job_records(records_dir: Path, job: Job) -> list[ScenarioRecord] | None:
+    """The job's records from records/ when every one of them is there and readable."""
+    out = []
+    for sid in job.scenario_ids:
+        try:
+            data = json.loads((records_dir / f"{sid}.json").read_text(encoding="utf-8"))
+            out.append(parse_record(data, source=sid))
+        except (OSError, ValueError, LpmError):
+            return None
+    return out
 
 
 def _default_measure() -> MeasureFn:
@@ -130,6 +158,8 @@ def run_study(
         run_job, spec=spec, out_dir=str(store.out_dir), measure=measure, threads=threads
     )
     executor = executor or SerialExecutor()
+    if todo and isinstance(executor, SlurmExecutor):
+        executor.check()  # a controller that does not answer: one line, before the bar
     measured: list[str] = []
     failed: dict[str, str] = {}
 

@@ -25,6 +25,7 @@ from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
 from lpm.io import load_yaml
 from lpm.sizes import Size, parse_size
+from lpm.study.slurm_spec import SlurmSettings
 
 DimsKey = Literal["2d", "3d"]
 ModelName = Literal["small", "medium", "large"]
@@ -33,7 +34,7 @@ DIMS_KEYS: dict[int, DimsKey] = {2: "2d", 3: "3d"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Base(_Strict):
@@ -203,6 +204,9 @@ class StudySpec(_Strict):
     tradeoff: TradeoffStage | None = Field(
         None, description="the energy-quality sweep (None: none); see docs/study.md"
     )
+    slurm: SlurmSettings = Field(
+        default_factory=SlurmSettings, description="Slurm jobs' settings; see docs/slurm.md"
+    )
 
     @field_validator("dims", "model_sizes", "processes", "steps", "regions")
     @classmethod
@@ -302,8 +306,8 @@ class StudySpec(_Strict):
 class StudyRun(_Strict):
     """How ``lpm study`` runs a spec, not what it measures: where, how many at once, the report.
 
-    Each field is a flag of ``lpm study`` (``lpm.cli.options``); the fields named
-    ``slurm_*`` are submitit's parameters of each Slurm job.
+    Each field is a flag of ``lpm study`` (``lpm.cli.options``); the ``slurm_*`` fields
+    override the spec's ``slurm:`` block (``lpm.study.slurm.slurm_options``).
     """
 
     executor: Literal["local", "slurm"] = Field(
@@ -313,6 +317,8 @@ class StudyRun(_Strict):
     slurm_partition: str | None = Field(None, description="Slurm partition.")
     slurm_account: str | None = Field(None, description="Slurm account charged for the jobs.")
     slurm_timeout_min: int = Field(24 * 60, ge=1, description="Time limit of each Slurm job.")
+    slurm_time: str | None = Field(None, description="Time limit: MM, HH:MM:SS, D-HH:MM:SS.")
+    slurm_gpus_per_task: int | None = Field(None, ge=0, description="GPUs per process.")
     report: bool = Field(True, description="Build DIR/report.html at the end.")
     quality: bool = Field(
         True, description="Run the spec's quality stage (one model trained to have quality)."
@@ -322,15 +328,9 @@ class StudyRun(_Strict):
     )
 
     def slurm_parameters(self) -> dict[str, Any]:
-        """submitit's parameters of each Slurm job: the time limit and every slurm_* set."""
+        """submitit's parameters of each Slurm job: the time limit, partition and account."""
         params: dict[str, Any] = {"timeout_min": self.slurm_timeout_min}
-        for name, value in self:
-            if (
-                name.startswith("slurm_")
-                and name != "slurm_timeout_min"
-                and value not in (None, "")
-            ):
-                params[name] = value
+        params |= {n: v for n in ("slurm_partition", "slurm_account") if (v := getattr(self, n))}
         return params
 
 
