@@ -14,6 +14,7 @@ from pathlib import Path
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, Equivalents, Footprint, Intensity, footprint
 from lpm.carbon.equivalents import equivalents
 from lpm.energy.accounting import WindowAgg, merge_provenance
+from lpm.energy.record_schema import check_line
 from lpm.energy.results import ComponentEnergy, RunSummary, provenance_of
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
@@ -40,38 +41,59 @@ def resolve_record_path(path: Path | str) -> Path:
     """A run record file; for a directory, its most recent ``*.jsonl`` that is a run record
     (found by its header line, so the run's other JSON Lines files are never picked)."""
     p = Path(path)
-    if p.is_dir():
-        files = sorted(
-            (f for f in p.glob("*.jsonl") if is_run_record(f)), key=lambda f: f.stat().st_mtime
-        )
-        if not files:
-            raise LpmError(f"no run record (*.jsonl) in {p}; pass a run record file or its folder")
-        return files[-1]
-    if not p.exists():
-        raise LpmError(f"run record {p} does not exist; pass a .jsonl file written by lpm")
+    try:
+        if p.is_dir():
+            files = sorted(
+                (f for f in p.glob("*.jsonl") if is_run_record(f)),
+                key=lambda f: f.stat().st_mtime,
+            )
+            if not files:
+                raise LpmError(
+                    f"no run record (*.jsonl) in {p}; pass a run record file or its folder"
+                )
+            return files[-1]
+        if not p.exists():
+            raise LpmError(f"run record {p} does not exist; pass a .jsonl file written by lpm")
+        if not p.is_file():
+            raise LpmError(f"run record {p} is not a file; pass a .jsonl file written by lpm")
+    except OSError as exc:  # a name too long, a folder that cannot be listed
+        raise LpmError(f"cannot read run record {p}: {exc.strerror or exc}") from None
     return p
 
 
 def read_lines(path: Path) -> tuple[list[dict], int]:
-    """Parsed lines of a record and how many could not be parsed (a torn last line)."""
-    lines: list[dict] = []
-    bad = 0
+    """The lines of a record, each checked (:func:`~lpm.energy.record_schema.check_line`),
+    and how many could not be parsed (a line torn by a kill: skipped and counted).
+
+    A line of the wrong types, or that is not UTF-8 (a binary file), is one LpmError
+    naming the file and line; only a torn last line may be cut mid-character.
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as exc:
         raise LpmError(f"cannot read run record {path}: {exc.strerror or exc}") from None
-    for raw in text.splitlines():
+    lines: list[dict] = []
+    bad = 0
+    raws = data.split(b"\n")
+    for number, raw in enumerate(raws, 1):
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if number == len(raws) and number > 1:  # the torn last line
+                bad += 1
+                continue
+            raise LpmError(
+                f"{path} line {number} is not UTF-8 text; pass a run record lpm wrote "
+                "(a .jsonl file of JSON lines)"
+            ) from None
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
             bad += 1
             continue
-        if isinstance(obj, dict):
-            lines.append(obj)
-        else:
-            bad += 1
+        lines.append(check_line(obj, path, number))
     return lines, bad
 
 
