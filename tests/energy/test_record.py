@@ -372,3 +372,35 @@ def test_old_records_with_only_estimated_flags_still_read(tmp_path) -> None:
         Provenance.ESTIMATED,
     ]
     assert cut.windows["train"]["provenance"] == "mixed"
+
+
+def test_csv_export_has_the_slurm_job_columns(tmp_path) -> None:
+    path = finished_run(tmp_path)
+    slurm = {"job_id": "4242", "step_id": "0", "node_name": "gpu017", "account": "proj-ct",
+             "proc_id": 3, "gpus": ["0", "1"]}  # fmt: skip
+
+    def edit(line: dict) -> None:  # as the Tracker writes it under Slurm
+        if line["type"] == "header":
+            line["context"]["slurm"] = slurm
+        if line["type"] == "summary":
+            line["summary"]["context"]["slurm"] = slurm
+
+    out = tmp_path / "emissions.csv"
+    export_codecarbon_csv(path, out, project_name="outside")  # no Slurm: empty cells
+    _rewrite(path, edit)
+    export_codecarbon_csv(path, out, project_name="slurm")
+    with open(out, newline="") as fh:
+        header = next(csv.reader(fh))
+        fh.seek(0)
+        outside, inside = csv.DictReader(fh)
+    assert header[-4:] == ["slurm_job_id", "slurm_step_id", "slurm_node", "slurm_account"]
+    assert [outside[c] for c in header[-4:]] == ["", "", "", ""]
+    assert [inside[c] for c in header[-4:]] == ["4242", "0", "gpu017", "proj-ct"]
+    # a killed run (no summary line) takes them from its header
+    _rewrite(path, lambda line: None)
+    kept = [x for x in lines(path) if x["type"] != "summary"]
+    path.write_text("".join(json.dumps(x) + "\n" for x in kept))
+    export_codecarbon_csv(path, out, project_name="killed")
+    with open(out, newline="") as fh:
+        last = list(csv.DictReader(fh))[-1]
+    assert (last["slurm_job_id"], last["status"]) == ("4242", "interrupted")

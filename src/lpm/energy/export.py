@@ -9,8 +9,10 @@ coordinates, CodeCarbon's version) are left empty. Rows are appended like CodeCa
 
 After CodeCarbon's columns lpm adds ``provenance`` (measured | estimated | simulated |
 mixed: where the energy comes from), ``provenance_parts`` (which part is which, e.g.
-"gpu measured; cpu, dram estimated") and ``status`` (finished | interrupted | failed); tools
-that read CodeCarbon's columns by name are not affected. New columns are only ever added at
+"gpu measured; cpu, dram estimated"), ``status`` (finished | interrupted | failed) and
+``slurm_job_id``, ``slurm_step_id``, ``slurm_node``, ``slurm_account`` (from the record
+context's ``slurm`` entry; empty outside Slurm); tools that read CodeCarbon's columns by
+name are not affected. New columns are only ever added at
 the end: a file an older lpm started (its header a prefix of today's) gets rows of its own
 columns, never misaligned ones.
 """
@@ -64,7 +66,22 @@ CODECARBON_COLUMNS = (
     "on_cloud",
     "pue",
 )
-LPM_COLUMNS = ("provenance", "provenance_parts", "status")
+LPM_COLUMNS = (
+    "provenance",
+    "provenance_parts",
+    "status",
+    "slurm_job_id",
+    "slurm_step_id",
+    "slurm_node",
+    "slurm_account",
+)
+SLURM_COLUMNS = {
+    "slurm_job_id": "job_id",
+    "slurm_step_id": "step_id",
+    "slurm_node": "node_name",
+    "slurm_account": "account",
+}
+"""CSV column -> key of the record context's ``slurm`` entry (empty outside Slurm)."""
 EXPORT_COLUMNS = CODECARBON_COLUMNS + LPM_COLUMNS
 OLDEST_COLUMNS = CODECARBON_COLUMNS + LPM_COLUMNS[:2]
 """The header of the oldest lpm emissions.csv rows can still be appended to."""
@@ -98,6 +115,7 @@ def codecarbon_row(summary: RunSummary, *, project_name: str = "lpm") -> dict[st
         m.get("scope") for m in ctx.get("meters", []) if isinstance(m, dict) and m.get("scope")
     }
     fp = summary.footprint
+    slurm = ctx.get("slurm") if isinstance(ctx.get("slurm"), dict) else {}
 
     def power(kind: str) -> float:
         return by_kind.get(kind, 0.0) / duration if duration > 0 else 0.0
@@ -137,7 +155,12 @@ def codecarbon_row(summary: RunSummary, *, project_name: str = "lpm") -> dict[st
         "provenance": summary.provenance.value,
         "provenance_parts": summary.describe_provenance(),
         "status": summary.status,
+        **{col: _cell(slurm.get(key)) for col, key in SLURM_COLUMNS.items()},
     }
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
 
 
 def export_codecarbon_csv(
