@@ -214,6 +214,10 @@ def study(
     run = run_from_flags(given(flags))
     options = slurm_options(spec.slurm, run, slurm_option or ())
     check_spec(spec)
+    if out is not None:  # also for --dry-run: every check that needs no work runs first
+        from lpm.ldm.outputs import check_writable
+
+        check_writable(out)
     if dry_run:
         typer.echo(spec.to_yaml().rstrip())
         scs = scenarios(spec)
