@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,6 +91,8 @@ class SlurmCluster:
     node: str = "lpmnode"
     partition: str = "debug"
     user: str = field(default_factory=getpass.getuser)
+    energy_w: float | None = None  # the fake energy counter's power (None: no energy plugin)
+    energy_note: str = ""
     daemons: list[Daemon] = field(default_factory=list)
 
     # -- paths ----------------------------------------------------------------------
@@ -146,7 +149,12 @@ class SlurmCluster:
             self._wait(["scontrol", "ping"], "slurmctld", timeout_s, expect="UP")
             if self.accounting:
                 self._add_account()
-            self._start("slurmd", ["slurmd", "-D", "-f", str(self.conf), "-N", self.node])
+            slurmd = ["slurmd", "-D", "-f", str(self.conf), "-N", self.node]
+            if self.energy_w is not None:
+                self._start_counter()
+                slurmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                          self._bind_script(), "slurmd", *slurmd]  # fmt: skip
+            self._start("slurmd", slurmd)
             self._wait_idle(timeout_s)
         except BaseException:
             self.stop()
@@ -226,6 +234,49 @@ class SlurmCluster:
         raise ClusterUnavailable(f"the node was not idle in {timeout_s:g} s")
 
     # -- the daemons ----------------------------------------------------------------
+
+    @property
+    def counters(self) -> Path:
+        """The fake HPE Cray pm_counters folder slurmd sees at /sys/cray/pm_counters."""
+        return self.root / "pm_counters"
+
+    def _start_counter(self) -> None:
+        """A process that keeps ``energy`` at energy_w watts since it started (and ``power``)."""
+        self.counters.mkdir(exist_ok=True)
+        code = (
+            "import os, sys, time\n"
+            "d, w = sys.argv[1], float(sys.argv[2]); t0 = time.monotonic()\n"
+            "def put(name, text):\n"
+            "    tmp = os.path.join(d, '.' + name)\n"
+            "    with open(tmp, 'w') as fh: fh.write(text)\n"
+            "    os.replace(tmp, os.path.join(d, name))\n"
+            "while True:\n"
+            "    put('power', f'{w:.0f} W\\n')\n"
+            "    put('energy', f'{w * (time.monotonic() - t0):.0f} J\\n')\n"
+            "    time.sleep(0.05)\n"
+        )
+        self._start(
+            "pm_counters", [sys.executable, "-c", code, str(self.counters), str(self.energy_w)]
+        )
+        deadline = time.monotonic() + 10
+        while not (self.counters / "energy").exists():
+            self._check_alive("pm_counters")
+            if time.monotonic() > deadline:
+                raise ClusterUnavailable("the fake pm_counters made no energy file in 10 s")
+            time.sleep(0.05)
+
+    def _bind_script(self) -> str:
+        """Shell run by ``unshare -m`` before slurmd: /sys rebuilt on a tmpfs from binds of
+        the real one, with the fake counters at /sys/cray/pm_counters (sysfs has no mkdir)."""
+        real = self.root / "realsys"
+        real.mkdir(exist_ok=True)
+        return (
+            "set -e; "
+            f"mount --rbind /sys {real}; mount -t tmpfs lpm-sys /sys; "
+            f"for e in {real}/*; do n=/sys/${{e##*/}}; mkdir $n; mount --rbind $e $n; done; "
+            f"mkdir -p /sys/cray/pm_counters; mount --bind {self.counters} /sys/cray/pm_counters; "
+            'exec "$@"'
+        )
 
     def _start_munge(self) -> None:
         key = self.root / "munge" / "munge.key"
@@ -341,13 +392,15 @@ class SlurmCluster:
             "MinJobAge=300",
             "Waittime=0",
             "JobAcctGatherType=jobacct_gather/linux",
-            "JobAcctGatherFrequency=1",
+            "JobAcctGatherFrequency=task=1,energy=1",
             "SlurmctldDebug=info",
             "SlurmdDebug=info",
             _node_line(self.node),
             f"PartitionName={self.partition} Nodes={self.node} Default=YES "
             "MaxTime=INFINITE State=UP",
         ]
+        if self.energy_w is not None:
+            lines += ["AcctGatherEnergyType=acct_gather_energy/pm_counters", "AcctGatherNodeFreq=1"]
         if self.accounting:
             self._dbd_port = _free_port()
             lines += [

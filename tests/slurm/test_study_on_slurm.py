@@ -74,7 +74,7 @@ def test_a_study_runs_as_slurm_jobs_with_the_options_asked(
         "--slurm-partition", fake_jobs.partition, "--slurm-account", ACCOUNT,
         "--slurm-time", "0:05:00", "--slurm-gpus-per-task", "1",
         "--slurm-option", "mem=200M", "--slurm-option", "nice=7",
-        "--no-quality", "--no-tradeoff", "--no-report",
+        "--no-quality", "--no-tradeoff",
     ]  # fmt: skip
     code, _, stderr = run_cli(argv, capsys)
     assert code == 0, stderr
@@ -97,6 +97,22 @@ def test_a_study_runs_as_slurm_jobs_with_the_options_asked(
         assert f"gres/gpu={gpus}" in row["AllocTRES"]
     show = fake_jobs.run(["scontrol", "show", "job", ids[0]]).stdout
     assert "Nice=7" in show
+
+    # Slurm's accounting, read once after the study, beside lpm's in the report
+    acct = [json.loads(x) for x in (out / "slurm_acct.jsonl").read_text().splitlines()]
+    assert sorted(a["job_id"] for a in acct) == sorted(ids)
+    for a in acct:
+        assert a["state"] == "COMPLETED" and a["elapsed_s"] >= 1 and a["cpu_time_s"] > 0
+        assert a["scenario_ids"] == next(s["scenario_ids"] for s in subs if s["job"] == a["job"])
+        if fake_jobs.energy_w is not None:  # the fake counter: a known power
+            assert a["consumed_energy_j"] == pytest.approx(
+                fake_jobs.energy_w * a["elapsed_s"], abs=2.5 * fake_jobs.energy_w
+            )
+    html = (out / "report.html").read_text()
+    section = html[html.index("<h2 id='slurm'>") :]
+    section = section[: section.index("<h2", 5)]
+    assert all(f"<td>{i}</td>" in section for i in ids)
+    assert "8 Slurm jobs" not in section and "4 Slurm jobs ran" in section
 
 
 def _act_on_first_job(out: Path, cluster: SlurmCluster, action) -> threading.Thread:

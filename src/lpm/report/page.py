@@ -40,6 +40,7 @@ from lpm.report.html import table as _table
 from lpm.report.plan_section import study_when_where
 from lpm.report.quality import quality_section
 from lpm.report.scenarios import PhaseEnergy, SynthesisMeasurement
+from lpm.report.slurm_section import slurm_section
 from lpm.report.sources import equivalents_constants, pue_constants, source_title
 from lpm.report.tradeoff_section import tradeoff_section
 
@@ -529,6 +530,7 @@ def render(
         quality_section(analysis.study_dir, analysis.quality),
         tradeoff_section(analysis, claims),  # empty without a sweep
         study_when_where(analysis),  # empty without a predicted job
+        slurm_section(analysis.study_dir, analysis.results.records),  # empty off Slurm
         "<h2 id='hardware'>Hardware</h2>",
         _hardware(analysis),
         "<h2 id='method'>What was measured and what estimated</h2>",

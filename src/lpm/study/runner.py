@@ -137,6 +137,7 @@ def run_study(
     defaults to ``lpm.study.quality.run_quality_job``. Last, the tradeoff stage
     (``spec.tradeoff``; off with ``tradeoff=False``) runs as one more job unless its sweep
     finished before (DIR/tradeoff/tradeoff.json); `tradeoff_fn` replaces the sweep.
+    On Slurm, Slurm's accounting of every job is written to DIR/slurm_acct.jsonl last.
     """
     store = ResultsStore(out_dir)
     store.init(spec)
@@ -203,6 +204,10 @@ def run_study(
         if tradeoff and spec.tradeoff is not None and "quality" not in failed:
             _run_tradeoff(spec, store, executor, tradeoff_fn, failed, bar)
 
+    if isinstance(executor, SlurmExecutor):
+        from lpm.study.slurm_acct import collect
+
+        collect(store.out_dir, executor.folder)  # DIR/slurm_acct.jsonl, for the report
     return StudyOutcome(
         out_dir=store.out_dir,
         records=store.records(),
