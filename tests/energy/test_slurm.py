@@ -14,7 +14,9 @@ from lpm.energy import EstimatedCpuMeter, EstimatedDramMeter, SimulatedMeter, Tr
 from lpm.energy.context import collect_context
 from lpm.energy.cpu_model import CpuPowerModel
 from lpm.energy.detect import run_meters
+from lpm.energy.distributed import job_components
 from lpm.energy.slurm import SlurmJob, parse_tasks_per_node
+from lpm.errors import LpmError
 
 SLURM_VARS = (
     "SLURM_JOB_ID",
@@ -341,3 +343,34 @@ def test_a_malformed_variable_is_a_note_in_the_run_not_an_error(
     s = read_run(t.summary().path)
     assert "Slurm: SLURM_LOCALID='one' is not a whole number >= 0; ignored" in s.faults
     assert s.context["slurm"]["local_id"] is None and s.context["slurm"]["node_energy"]
+
+
+def test_a_jobs_task_records_add_up_to_each_node_and_gpu_once(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    runs = _run_tasks([srun_env(p, nodes=2, per_node=2) for p in range(4)], clean_env, tmp_path)
+    comps = job_components(runs)
+    by_kind = {k: sum(c.energy_j for c in comps if c.kind == k) for k in ("cpu", "dram", "gpu")}
+    assert by_kind == pytest.approx({"cpu": 2 * 500.0, "dram": 2 * 50.0, "gpu": 4 * 1000.0})
+    names = [c.name for c in comps]
+    assert len(names) == len(set(names)) and "gpu:0 (simulated) [task 1 on n1]" in names
+    assert any("[task 2 on n2]" in n for n in names)  # node 2's CPU, named by its task
+    other = _run_tasks([srun_env(0, job="99", per_node=1)], clean_env, tmp_path / "other")
+    with pytest.raises(LpmError, match="several Slurm jobs"):
+        job_components([*runs, *other])
+
+
+def test_job_components_count_a_gpu_and_a_ranks_job_summary_once() -> None:
+    from lpm.carbon import footprint
+    from lpm.energy.results import ComponentEnergy, RunSummary
+
+    def run(run_id: str, ctx: dict, comps: list[ComponentEnergy]) -> RunSummary:
+        fp = footprint(0.0)
+        return RunSummary(run_id, 1.0, 0.0, 0.0, 0.0, comps, {}, 0, ctx, fp, True)
+
+    gpu = ComponentEnergy("gpu:0", "gpu", 10.0, 10.0 / 3.6e6, 10.0, device_id="gpu-uuid:GPU-a")
+    cpu = ComponentEnergy("cpu", "cpu", 5.0, 5.0 / 3.6e6, 5.0, device_id="cpu")
+    ranks = [run("job", {"distributed": {"rank": r}}, [gpu, cpu]) for r in range(2)]
+    assert [c.energy_j for c in job_components(ranks)] == [10.0, 5.0]  # one copy
+    tasks = [run(f"t{p}", {"slurm": {"job_id": "1", "proc_id": p}}, [gpu]) for p in range(2)]
+    assert [c.energy_j for c in job_components(tasks)] == [10.0]  # one GPU both tasks saw

@@ -4,6 +4,7 @@ Each rank measures its own GPUs; CPU and DRAM of a host are measured once, by th
 rank on that host, for the process trees of every rank on it. At the end the per-rank
 energies are all-gathered and merged on rank 0 by device id, so a device that several ranks
 see is counted once and no device is missing. Works with gloo (CPU) and NCCL.
+:func:`job_components` adds up the records of a job's ranks or Slurm tasks afterwards.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lpm.errors import LpmError
 from lpm.provenance import Provenance
 
 if TYPE_CHECKING:
@@ -303,3 +305,51 @@ def merge_ranks(everyone: list[dict], rank: int) -> MergedRanks:
             f"rank {p['rank']}: {f}" for p in everyone if p["rank"] != rank for f in p["faults"]
         ],
     )
+
+
+def job_components(runs: Sequence[RunSummary]) -> list[ComponentEnergy]:
+    """One job's components from the records of its ranks or Slurm tasks, each device once.
+
+    A record of torch.distributed ranks (a ``distributed`` context entry) holds the whole
+    job: one record per run id counts. Records of Slurm tasks hold one task each and are
+    added up: a GPU (``gpu-uuid:`` device id) seen in several counts once; node-wide meters
+    are in the records with ``node_energy`` only, and process estimates are per task
+    (:mod:`lpm.energy.slurm`). Names get their task ("[task 1 on n1]") where they repeat.
+    """
+    from lpm.energy.results import ComponentEnergy
+
+    jobs = {
+        r.context["slurm"].get("job_id") for r in runs if isinstance(r.context.get("slurm"), dict)
+    }
+    if len(jobs) > 1:
+        shown = ", ".join(sorted(str(j) for j in jobs))
+        raise LpmError(f"these records are of several Slurm jobs ({shown}); give one job's")
+    seen_runs: set[str] = set()
+    gpus: set[str] = set()
+    names: set[str] = set()
+    out: list[ComponentEnergy] = []
+    for r in runs:
+        if "distributed" in r.context:
+            if r.run_id in seen_runs:
+                continue  # another rank's copy of the same job summary
+            seen_runs.add(r.run_id)
+        slurm = r.context.get("slurm") if isinstance(r.context.get("slurm"), dict) else {}
+        for c in r.components:
+            if c.device_id.startswith("gpu-uuid:"):
+                if c.device_id in gpus:
+                    continue
+                gpus.add(c.device_id)
+            if c.name in names and slurm:
+                task = f"[task {slurm.get('proc_id')} on {slurm.get('node_name')}]"
+                c = ComponentEnergy(
+                    f"{c.name} {task}",
+                    c.kind,
+                    c.energy_j,
+                    c.energy_kwh,
+                    c.mean_power_w,
+                    c.provenance,
+                    c.device_id,
+                )
+            names.add(c.name)
+            out.append(c)
+    return out
