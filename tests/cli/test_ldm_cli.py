@@ -4,6 +4,7 @@ line on stderr and exit code 2."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import nibabel as nib
@@ -447,3 +448,59 @@ def test_ctrl_c_in_train_autoencoder_and_sample(
     assert f"sampling stopped after 1 of 3 samples in {samples}" in line and "--replace" in line
     assert not (samples / "summary.json").exists()
     _record_says_interrupted(samples, "sample")
+
+
+def _free_memory(monkeypatch: pytest.MonkeyPatch, gib: float) -> None:
+    """Pretend this machine is a CPU with GIB of free RAM."""
+    for module in ("lpm.ldm.memory", "lpm.ldm.world"):
+        monkeypatch.setattr(f"{module}.available_bytes", lambda device: int(gib * 2**30))
+        monkeypatch.setattr(f"{module}.run_device", lambda: "cpu")
+
+
+def test_a_run_that_cannot_fit_is_refused_at_once_with_what_fits(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _free_memory(monkeypatch, 24)
+    out = tmp_path / "big"
+    started = time.perf_counter()
+    line = one_line_error(["train", "--dims", "2", "--size", "10000", "--out", str(out)], capsys)
+    assert time.perf_counter() - started < 1.0
+    assert "training the autoencoder needs about" in line and "24.0 GiB of RAM is free" in line
+    assert "--batch-size 1 --size " in line and "--no-memory-check" in line
+    assert not out.exists()
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "3", "--size", "512", "--out", str(out)], capsys
+    )
+    assert "--size " in line and not out.exists()
+
+
+def test_dry_run_prints_the_settings_and_the_estimate_and_writes_nothing(
+    trained_run: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _free_memory(monkeypatch, 8)
+    out = tmp_path / "dry"
+    code, stdout, err = run_main(
+        ["train", "--dims", "2", "--size", "64", "--out", str(out), "--dry-run"], capsys
+    )
+    assert code == 0, err
+    assert "--dry-run: nothing written" in stdout and "memory: activations" in stdout
+    assert "8.0 GiB: fits" in stdout and "autoencoder_iterations" in stdout
+    code, stdout, err = run_main(
+        ["sample", "--run", str(trained_run), "--out", str(out), "--dry-run", "--json"], capsys
+    )
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["dry_run"] and data["config"]["run"] == str(trained_run)
+    assert data["memory"]["stage"] == "sampling" and data["memory"]["free_bytes"] == 8 * 2**30
+    assert data["memory"]["bytes"] == sum(data["memory"]["parts"].values())
+    assert not out.exists()
+    _free_memory(monkeypatch, 0.01)
+    line = one_line_error(
+        ["train-autoencoder", "--dims", "2", "--size", "64", "--out", str(out), "--dry-run"],
+        capsys,
+    )
+    assert "needs about" in line and not out.exists()
+    line = one_line_error(
+        ["sample", "--run", str(tmp_path / "none"), "--out", str(out), "--dry-run"], capsys
+    )
+    assert "no trained model" in line

@@ -63,6 +63,48 @@ def _interruptible() -> Iterator[None]:
         raise SystemExit(130) from None
 
 
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Print the settings and the memory estimate; write nothing, run nothing."
+    ),
+]
+
+
+def _preflight(cfg: Any, kind: str, dry_run: bool, *, as_json: bool = False) -> bool:
+    """Before any work: the output guard and the memory check; with DRY_RUN, the settings
+    and the estimate are printed (then a misfit is still refused). True: stop here."""
+    from lpm.ldm.memory import check_fits, estimate, rows
+    from lpm.ldm.outputs import check_output
+    from lpm.ldm.world import available_bytes, run_device
+
+    check_output(cfg.out, kind, replace=getattr(cfg, "replace", False))
+    if not dry_run:
+        check_fits(cfg)  # refused in milliseconds, before torch is imported
+        return False
+    run = getattr(cfg, "run", None)
+    if run is not None and not (Path(run) / "ldm.pt").is_file() and not Path(run).is_file():
+        raise LpmError(
+            f"{run} holds no trained model (ldm.pt missing); pass the --out of a finished "
+            "`lpm train` run."
+        )
+    device = run_device()
+    est, room = estimate(cfg, device), available_bytes(device)
+    settings = cfg.model_dump(mode="json")
+    if as_json:
+        memory = None if est is None else {**est.to_dict(), "free_bytes": room}
+        typer.echo(json.dumps({"dry_run": True, "config": settings, "memory": memory}, indent=2))
+    else:
+        shown = [
+            (k, json.dumps(v) if isinstance(v, list | dict) else str(v))
+            for k, v in settings.items()
+        ]
+        command = {"autoencoder": "train-autoencoder", "diffusion": "train"}.get(kind, "sample")
+        _print_table(f"lpm {command} --dry-run: nothing written", [*shown, *rows(est, room)])
+    check_fits(cfg, device, available=room)
+    return True
+
+
 def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -113,11 +155,15 @@ def _share(value: float | None) -> str:
 
 
 @from_config(AutoencoderConfig)
-def train_autoencoder_cmd(config: Path | None = None, **flags: Any) -> None:
+def train_autoencoder_cmd(
+    config: Path | None = None, dry_run: DryRun = False, **flags: Any
+) -> None:
     """Train the VQ-GAN autoencoder (stage 1) on CT or phantoms."""
+    cfg = _one_process_config("train-autoencoder", AutoencoderConfig, config, flags)
+    if _preflight(cfg, "autoencoder", dry_run):
+        return
     from lpm.ldm import train_autoencoder
 
-    cfg = _one_process_config("train-autoencoder", AutoencoderConfig, config, flags)
     with _interruptible():
         result = train_autoencoder(cfg)
     _print_table(
@@ -135,7 +181,7 @@ def _one_process_config(
 ) -> Any:
     """The validated settings of a command that refuses to run under torchrun."""
     from lpm.ldm.config import validated
-    from lpm.ldm.runtime import env_world
+    from lpm.ldm.world import env_world
 
     values = _merge(model, config, flags)
     if env_world()[1] > 1:
@@ -147,12 +193,10 @@ def _one_process_config(
 
 
 @from_config(TrainConfig)
-def train_cmd(config: Path | None = None, **flags: Any) -> None:
+def train_cmd(config: Path | None = None, dry_run: DryRun = False, **flags: Any) -> None:
     """Train the latent diffusion UNet (stage 2); runs under torchrun for DDP."""
-    from lpm.ldm import train_ldm
     from lpm.ldm.config import validated
-    from lpm.ldm.objectives import objective
-    from lpm.ldm.runtime import env_world
+    from lpm.ldm.world import env_world
 
     values = _merge(TrainConfig, config, flags)
     if values.get("autoencoder") is not None and not Path(values["autoencoder"]).exists():
@@ -161,6 +205,11 @@ def train_cmd(config: Path | None = None, **flags: Any) -> None:
             "`lpm train-autoencoder` or leave --autoencoder out."
         )
     cfg = validated(TrainConfig, **values)
+    if _preflight(cfg, "diffusion", dry_run):
+        return
+    from lpm.ldm import train_ldm
+    from lpm.ldm.objectives import objective
+
     with _interruptible():
         result = train_ldm(cfg)
     if env_world()[0] != 0:
@@ -185,17 +234,20 @@ def sample_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
     ] = False,
+    dry_run: DryRun = False,
     **flags: Any,
 ) -> None:
     """Sample CT images (NIfTI in HU + PNG previews) from a trained run."""
     from dataclasses import replace
 
-    from lpm.ldm import sample_ldm
-    from lpm.ldm.results import quality_summary, summary_data, write_summary
-
     cfg = _one_process_config("sample", SampleConfig, config, flags)
     if cfg.evaluate:
         _check_evaluable(cfg)
+    if _preflight(cfg, "samples", dry_run, as_json=as_json):
+        return
+    from lpm.ldm import sample_ldm
+    from lpm.ldm.results import quality_summary, summary_data, write_summary
+
     with _interruptible():
         result = sample_ldm(cfg)
     report = None

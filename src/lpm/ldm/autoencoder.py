@@ -22,6 +22,7 @@ from lpm.ldm import stage as loop
 from lpm.ldm.config import AutoencoderConfig
 from lpm.ldm.data import make_dataset, make_loader
 from lpm.ldm.flops import count_flops
+from lpm.ldm.memory import check_fits
 from lpm.ldm.networks import (
     AUTOENCODER_FILE,
     build_autoencoder,
@@ -199,6 +200,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     torchrun, call it on rank 0 only.
     """
     out = check_output(cfg.out, AUTOENCODER)
+    check_fits(cfg)
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     rt = Runtime(device=device, amp_dtype=amp_dtype_for(device, cfg.amp, training=True))
     out.mkdir(parents=True, exist_ok=True)

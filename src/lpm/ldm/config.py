@@ -31,7 +31,7 @@ DEFAULT_LOSS = "mse"
 
 
 def _parse_size(value: Any, dims: int) -> tuple[int, ...]:
-    from lpm.datasets import parse_size
+    from lpm.sizes import parse_size
 
     return tuple(parse_size(value, dims))
 
@@ -91,6 +91,7 @@ _SIZE = "One number (square/cube) or e.g. 256x256x192."
 _DATA = "'phantom' or a NIfTI/DICOM path."
 _N_ITEMS = "Data set size (default: all)."
 _WORKERS = "Data loader worker processes."
+_MEMORY = "Refuse a run whose memory estimate exceeds what the device has free."
 
 
 class TrackingFields(BaseModel):
@@ -137,6 +138,7 @@ class AutoencoderConfig(_Base, TrackingFields):
         0, ge=0, description="First iterations left out of per-step energy stats."
     )
     progress: bool = Field(True, description=_PROGRESS)
+    memory_check: bool = Field(True, description=_MEMORY)
 
     @model_validator(mode="after")
     def _check(self) -> AutoencoderConfig:
@@ -219,6 +221,7 @@ class TrainConfig(_Base, TrackingFields):
     compile: bool = Field(False, description=_COMPILE)
     channels_last: bool = Field(False, description=_CHANNELS_LAST)
     progress: bool = Field(True, description=_PROGRESS)
+    memory_check: bool = Field(True, description=_MEMORY)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -268,6 +271,7 @@ class SampleConfig(_Base, TrackingFields):
     compile: bool = Field(False, description=_COMPILE)
     channels_last: bool = Field(False, description=_CHANNELS_LAST)
     progress: bool = Field(True, description=_PROGRESS)
+    memory_check: bool = Field(True, description=_MEMORY)
 
 
 def validated(config_cls: type[BaseModel], /, **values: Any) -> Any:

@@ -26,6 +26,7 @@ from lpm.ldm.first_stage import autoencoder_for, check_latent
 from lpm.ldm.flops import count_flops
 from lpm.ldm.latents import LatentBatches
 from lpm.ldm.losslog import LossLog
+from lpm.ldm.memory import check_fits
 from lpm.ldm.networks import (
     LDM_FILE,
     build_unet,
@@ -258,6 +259,7 @@ def train_ldm(cfg: TrainConfig, *, meters: Any = None) -> TrainResult:
     this; rank 0 writes the files and every rank returns the (job-wide) result.
     """
     check_output(cfg.out, DIFFUSION)
+    check_fits(cfg)
     ae_dir = autoencoder_for(cfg, meters)
     with runtime(cfg.amp) as rt:
         return _train(cfg, rt, ae_dir, meters)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 
 from lpm.errors import LpmError
+from lpm.ldm.world import env_world
 
 
 @dataclass(frozen=True)
@@ -61,19 +61,6 @@ def amp_dtype_for(device: torch.device, amp: bool, *, training: bool = False) ->
     if device.type == "cpu" and not training and cpu_supports_bf16():
         return torch.bfloat16
     return None
-
-
-def env_world() -> tuple[int, int, int]:
-    """(rank, world_size, local_rank) from torchrun's environment, or (0, 1, 0)."""
-    try:
-        rank = int(os.environ.get("RANK", "0"))
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        local = int(os.environ.get("LOCAL_RANK", str(rank)))
-    except ValueError:
-        raise LpmError(
-            "RANK/WORLD_SIZE/LOCAL_RANK must be integers; start with torchrun."
-        ) from None
-    return rank, world, local
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from lpm.errors import LpmError
 from lpm.ldm.config import SampleConfig
 from lpm.ldm.flops import count_flops
 from lpm.ldm.interrupted import Interrupted, sampling_interrupted
+from lpm.ldm.memory import check_fits
 from lpm.ldm.networks import build_autoencoder, build_unet, load_ldm, memory_format
 from lpm.ldm.outputs import SAMPLES, check_output, clear_samples
 from lpm.ldm.progress import LiveProgress
@@ -276,6 +277,7 @@ def warmup_batches(cfg: SampleConfig) -> int:
 def sample_ldm(cfg: SampleConfig, *, meters: Any = None) -> SampleResult:
     """Sample cfg.n images from a trained run; writes NIfTI (+PNG) files and summary.json."""
     out = check_output(cfg.out, SAMPLES, replace=cfg.replace)
+    check_fits(cfg)
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     blob = load_ldm(cfg.run)  # fail early on bad input, before the tracker starts
     check_sampler(cfg.sampler, schedule_objective(blob["schedule"]))
