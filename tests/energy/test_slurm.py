@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
 import sys
 from pathlib import Path
@@ -374,3 +375,16 @@ def test_job_components_count_a_gpu_and_a_ranks_job_summary_once() -> None:
     assert [c.energy_j for c in job_components(ranks)] == [10.0, 5.0]  # one copy
     tasks = [run(f"t{p}", {"slurm": {"job_id": "1", "proc_id": p}}, [gpu]) for p in range(2)]
     assert [c.energy_j for c in job_components(tasks)] == [10.0]  # one GPU both tasks saw
+
+
+def test_no_value_of_any_variable_raises() -> None:
+    rng = random.Random(14)
+    alphabet = "0123456789,()x-:/.GPU MIG²٣\x00\n\t" + "abc"
+    for _ in range(400):
+        env = {v: "".join(rng.choices(alphabet, k=rng.randint(0, 30))) for v in SLURM_VARS}
+        env["SLURM_JOB_ID"] = rng.choice(["12", "²", "٣", "1e3", env["SLURM_JOB_ID"]])
+        job = SlurmJob.from_env(env)
+        if job is not None:
+            job.to_dict()
+            job.gpu_select()
+            assert job.job_id is None or job.job_id.isascii()

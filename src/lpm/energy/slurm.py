@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 _SPECIAL_STEPS = {4294967294: "batch", 4294967295: "extern", 4294967293: "interactive"}
 _NAME = re.compile(r"^[A-Za-z0-9._+@:-]{1,200}$")  # node, account, partition names
 _GPU_ENTRY = re.compile(r"^[A-Za-z0-9._/:-]{1,100}$")
-_TASKS_PER_NODE = re.compile(r"^(\d+)(?:\(x(\d+)\))?$")  # "4", "2(x3)"
+_TASKS_PER_NODE = re.compile(r"^([0-9]{1,9})(?:\(x([0-9]{1,9})\))?$")  # "4", "2(x3)"
+_DIGITS = re.compile(r"^[0-9]{1,12}$")  # ASCII only: str.isdigit() takes "²", int() does not
 MAX_GPUS = 1024
 FROM_ENV = object()
 """Default of the ``slurm`` arguments: read the job from ``os.environ`` then."""
@@ -30,7 +31,7 @@ def _whole(env: Mapping[str, str], var: str, notes: list[str], least: int = 0) -
     if raw is None or raw.strip() == "":
         return None
     text = raw.strip()
-    if text.isdigit() and int(text) >= least and len(text) <= 12:
+    if _DIGITS.match(text) and int(text) >= least:
         return int(text)
     notes.append(f"{var}={raw[:40]!r} is not a whole number >= {least}; ignored")
     return None
@@ -52,7 +53,7 @@ def _step(env: Mapping[str, str], notes: list[str]) -> str | None:
     if raw is None or raw.strip() == "":
         return None
     text = raw.strip()
-    if text.isdigit() and len(text) <= 12:
+    if _DIGITS.match(text):
         return _SPECIAL_STEPS.get(int(text), str(int(text)))
     if text in _SPECIAL_STEPS.values():
         return text
@@ -153,7 +154,7 @@ class SlurmJob:
         if raw_id is None or raw_id.strip() == "":
             return None
         notes: list[str] = []
-        job_id = raw_id.strip() if raw_id.strip().isdigit() and len(raw_id) <= 20 else None
+        job_id = raw_id.strip() if _DIGITS.match(raw_id.strip()) else None
         if job_id is None:
             notes.append(f"SLURM_JOB_ID={raw_id[:40]!r} is not a job number; ignored")
         node_id = _whole(env, "SLURM_NODEID", notes)
