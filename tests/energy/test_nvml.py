@@ -120,6 +120,7 @@ def test_no_driver_means_no_gpu_meter_and_estimated_cpu(tmp_path) -> None:
         (f"{uuid_of(3)},{uuid_of(1)}", [3, 1]),
         ("GPU-00000002", [2]),  # a unique UUID prefix, as CUDA allows
         ("1,7,2", [1]),  # CUDA stops at the first entry that names no device
+        ("1,\u00b2,2", [1]),  # "²" is no index (str.isdigit says it is; int() raised)
         ("", []),
     ],
 )

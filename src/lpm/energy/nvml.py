@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ class GpuTarget:
     note: str = ""
 
 
+_INDEX = re.compile(r"^[0-9]{1,9}$")  # ASCII digits: str.isdigit() takes "²", int() does not
+
+
 def _scope_spec(env: Mapping[str, str]) -> tuple[str | None, str]:
     for var in ("CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"):
         if var in env:
@@ -69,7 +73,7 @@ def resolve_gpus(nvml: Any, env: Mapping[str, str] | None = None) -> tuple[list[
     chosen: list[tuple[int, str]] = []  # (physical index, note)
     for entry in entries:
         idx = _resolve_entry(nvml, entry, uuids)
-        if idx is None and source != "CUDA_VISIBLE_DEVICES" and entry.isdigit():
+        if idx is None and source != "CUDA_VISIBLE_DEVICES" and _INDEX.match(entry):
             # Slurm with device cgroups: its list holds host indices while NVML only sees
             # the job's GPUs, renumbered from 0; all NVML sees is then the job's.
             chosen = [(i, "") for i in range(count)]
@@ -91,7 +95,7 @@ def resolve_gpus(nvml: Any, env: Mapping[str, str] | None = None) -> tuple[list[
 
 def _resolve_entry(nvml: Any, entry: str, uuids: Sequence[str]) -> tuple[int, str] | None:
     """Physical index named by one CUDA_VISIBLE_DEVICES entry, with a note; None if invalid."""
-    if entry.lstrip("-").isdigit():
+    if _INDEX.match(entry.lstrip("-")):
         i = int(entry)
         return (i, "") if 0 <= i < len(uuids) else None
     mig_note = "MIG instance: NVML reads the whole parent GPU, shared with other instances"
