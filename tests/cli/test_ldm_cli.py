@@ -331,11 +331,14 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_an_out_that_is_a_file_or_under_proc_is_one_line(tmp_path: Path, capsys) -> None:
+def test_an_out_that_is_a_file_or_under_proc_is_one_line(
+    trained_run: Path, tmp_path: Path, capsys
+) -> None:
     afile = tmp_path / "afile"
     afile.write_bytes(b"\x00keep")
     for command in (["train", "--dims", "2", "--size", "32"],
-                    ["train-autoencoder", "--dims", "2", "--size", "32"]):  # fmt: skip
+                    ["train-autoencoder", "--dims", "2", "--size", "32"],
+                    ["sample", "--run", str(trained_run), "--steps", "2"]):  # fmt: skip
         assert "is a file" in one_line_error([*command, "--out", str(afile)], capsys)
         line = one_line_error([*command, "--out", "/proc/lpm-out"], capsys)
         assert "does not take new files" in line
