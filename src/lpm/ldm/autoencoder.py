@@ -67,8 +67,15 @@ def _perceptual_loss(cfg: AutoencoderConfig, device: torch.device) -> torch.nn.M
         loss = PerceptualLoss(
             spatial_dims=cfg.dims, network_type="resnet50", pretrained_path=str(path)
         )
-    except (ImportError, RuntimeError, OSError) as exc:
-        raise LpmError(f"cannot use perceptual weights {path}: {exc}") from None
+    except ImportError as exc:  # MONAI's message carries the original traceback: not shown
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LpmError(
+            f"--perceptual-weights needs torchvision ({first.rstrip('.')}); install it "
+            "(pip install torchvision) or leave --perceptual-weights out."
+        ) from None
+    except (RuntimeError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LpmError(f"cannot use perceptual weights {path}: {first}") from None
     return loss.to(device).eval()
 
 
