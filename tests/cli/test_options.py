@@ -26,9 +26,9 @@ def _model(where: str) -> type[BaseModel]:
 @pytest.mark.parametrize(
     ("command", "model", "own"),
     [
-        ("train-autoencoder", "lpm.ldm.config.AutoencoderConfig", {"--config"}),
-        ("train", "lpm.ldm.config.TrainConfig", {"--config"}),
-        ("sample", "lpm.ldm.config.SampleConfig", {"--config", "--json"}),
+        ("train-autoencoder", "lpm.ldm.config.AutoencoderConfig", {"--config", "--dry-run"}),
+        ("train", "lpm.ldm.config.TrainConfig", {"--config", "--dry-run"}),
+        ("sample", "lpm.ldm.config.SampleConfig", {"--config", "--json", "--dry-run"}),
         ("study", "lpm.study.spec.StudyRun", {"spec_file", "--preset", "--out", "--dry-run"}),
     ],
 )
