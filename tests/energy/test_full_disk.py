@@ -191,3 +191,24 @@ def test_lpm_track_on_a_full_disk_reports_and_exits_with_the_commands_code(tmp_p
     assert "could not be written to the run record" in done.stderr  # the note says so
     (record,) = logs.glob("*.jsonl")
     assert [x["type"] for x in parsed(record)] == ["header"]
+
+
+def test_a_csv_export_on_a_full_disk_leaves_the_file_as_it_was(tmp_path, monkeypatch) -> None:
+    from lpm.energy import export as export_module
+    from lpm.energy import export_codecarbon_csv
+    from lpm.errors import LpmError
+
+    t = _tracked(tmp_path)
+    out = tmp_path / "emissions.csv"
+    export_codecarbon_csv(t.record_path, out)
+    before = out.read_bytes()
+
+    def no_space(fd: int) -> None:  # the row reached the page cache, not the disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export_module.os, "fsync", no_space)
+    with pytest.raises(LpmError, match="No space left on device"):
+        export_codecarbon_csv(t.record_path, out)
+    assert out.read_bytes() == before  # never half a row
+    with pytest.raises(LpmError, match="No space left on device"):
+        export_codecarbon_csv(t.record_path, "/dev/full")  # the kernel's own ENOSPC

@@ -19,7 +19,9 @@ columns, never misaligned ones.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import logging
 import os
 from datetime import datetime
@@ -207,14 +209,14 @@ def _check_header(out: Path, first_line: str) -> tuple[str, ...]:
 def _append(out: Path, row: dict[str, object]) -> Path:
     """Append under an exclusive lock: "is it new?" and the write are one step, so two
     exports at once write the header once; a last line without its newline gets one
-    first, so the new row never joins it."""
+    first, so the new row never joins it; a write that fails (a full disk) is cut back."""
     import fcntl
     import io
 
     if out.is_dir():
         raise LpmError(f"{out} is a folder; give a file name such as {out / 'emissions.csv'}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "a+b") as fh:
+    with open(out, "a+b", buffering=0) as fh:  # unbuffered: a failed write is seen here
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             fh.seek(0, io.SEEK_END)
@@ -224,7 +226,7 @@ def _append(out: Path, row: dict[str, object]) -> Path:
             if not new:
                 fh.seek(0)
                 try:
-                    columns = _check_header(out, fh.readline().decode("utf-8"))
+                    columns = _check_header(out, fh.readline(1_000_000).decode("utf-8"))
                 except UnicodeDecodeError:
                     raise LpmError(
                         f"{out} is not a text CSV; choose a new file name for the export"
@@ -237,10 +239,20 @@ def _append(out: Path, row: dict[str, object]) -> Path:
             if new:
                 writer.writeheader()
             writer.writerow(row)
-            fh.seek(0, io.SEEK_END)
-            fh.write(prefix + text.getvalue().encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
+            data = prefix + text.getvalue().encode("utf-8")
+            end = fh.seek(0, io.SEEK_END)
+            try:
+                done = 0
+                while done < len(data):
+                    n = fh.write(data[done:])
+                    if not n:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    done += n
+                os.fsync(fh.fileno())
+            except OSError:  # a full disk: the file as it was, never half a row
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fh.fileno(), end)
+                raise
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return out
