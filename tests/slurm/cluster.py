@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,14 +55,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _node_line(name: str) -> str:
+def _node_line(name: str, port: int) -> str:
     """The node's hardware as ``slurmd -C`` sees it, renamed to NAME, with the GPUs."""
     out = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, timeout=30).stdout
     line = next((x for x in out.splitlines() if x.startswith("NodeName=")), None)
     if line is None:
         raise ClusterUnavailable(f"slurmd -C printed no node line: {out!r}")
     hw = " ".join(p for p in line.split()[1:] if not p.startswith("UpTime"))
-    return f"NodeName={name} NodeAddr=127.0.0.1 {hw} Gres=gpu:{GPUS} State=UNKNOWN"
+    return f"NodeName={name} NodeAddr=127.0.0.1 Port={port} {hw} Gres=gpu:{GPUS} State=UNKNOWN"
 
 
 def _die_with_parent() -> None:
@@ -93,9 +93,17 @@ class SlurmCluster:
     user: str = field(default_factory=getpass.getuser)
     energy_w: float | None = None  # the fake energy counter's power (None: no energy plugin)
     energy_note: str = ""
+    nodes: int = 1  # more than one: slurmd's named NODE1, NODE2, ... on this machine
     daemons: list[Daemon] = field(default_factory=list)
 
     # -- paths ----------------------------------------------------------------------
+
+    @property
+    def node_names(self) -> list[str]:
+        """The nodes' names: NODE alone, or NODE1..NODEn for several."""
+        if self.nodes == 1:
+            return [self.node]
+        return [f"{self.node}{i}" for i in range(1, self.nodes + 1)]
 
     @property
     def conf(self) -> Path:
@@ -149,19 +157,26 @@ class SlurmCluster:
             self._wait(["scontrol", "ping"], "slurmctld", timeout_s, expect="UP")
             if self.accounting:
                 self._add_account()
-            slurmd = ["slurmd", "-D", "-f", str(self.conf), "-N", self.node]
             if self.energy_w is not None:
                 self._start_counter()
-                slurmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                          self._bind_script(), "slurmd", *slurmd]  # fmt: skip
-            self._start("slurmd", slurmd)
+            for name in self.node_names:
+                (self.root / "spool" / name).mkdir(exist_ok=True)
+                slurmd = ["slurmd", "-D", "-f", str(self.conf), "-N", name]
+                if self.energy_w is not None:
+                    slurmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                              self._bind_script(), "slurmd", *slurmd]  # fmt: skip
+                self._start(f"slurmd-{name}", slurmd)
             self._wait_idle(timeout_s)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        """Stop every daemon by its PID, last started first (SIGTERM, then SIGKILL)."""
+        """Cancel what still runs, stop every daemon by its PID, last started first
+        (SIGTERM, then SIGKILL), then kill job steps the daemons left (slurmstepd outlives
+        slurmd) and their processes: those whose environment names this cluster's conf."""
+        if any(d.name == "slurmctld" and d.proc.poll() is None for d in self.daemons):
+            self._cancel_all()
         for d in reversed(self.daemons):
             if d.proc.poll() is None:
                 d.proc.send_signal(signal.SIGTERM)
@@ -171,6 +186,45 @@ class SlurmCluster:
                     d.proc.kill()
                     d.proc.wait(timeout=15)
         self.daemons.clear()
+        for pid in self._stray_processes():
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _cancel_all(self) -> None:
+        try:
+            res = self.run(["squeue", "-h", "-o", "%i"], check=False, timeout=10)
+            ids = res.stdout.split()
+            if not ids:
+                return
+            self.run(["scancel", *ids], check=False, timeout=10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if not self.run(
+                    ["squeue", "-h", "-o", "%i"], check=False, timeout=10
+                ).stdout.strip():
+                    return
+                time.sleep(0.2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def _stray_processes(self) -> list[int]:
+        """Job steps and job processes of this cluster still alive (never this process)."""
+        mark = f"SLURM_CONF={self.conf}".encode()
+        mine = {os.getpid(), os.getppid()}
+        out = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) in mine:
+                continue
+            try:
+                env = (proc / "environ").read_bytes().split(b"\0")
+                cmd = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if mark in env and (
+                cmd.startswith(b"slurmstepd") or any(e.startswith(b"SLURM_JOB_ID=") for e in env)
+            ):
+                out.append(int(proc.name))
+        return out
 
     def _start(self, name: str, argv: list[str], **kw: object) -> Daemon:
         log = self.root / "log" / f"{name}.out"
@@ -222,16 +276,17 @@ class SlurmCluster:
     def _wait_idle(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            self._check_alive("slurmd")
+            for name in self.node_names:
+                self._check_alive(f"slurmd-{name}")
             res = self.run(["sinfo", "-h", "-N", "-o", "%T"], check=False, timeout=10)
-            state = res.stdout.strip()
-            if state == "idle":
+            states = res.stdout.split()
+            if len(states) == len(self.node_names) and set(states) == {"idle"}:
                 return
-            if "drain" in state:
-                info = self.run(["scontrol", "show", "node", self.node], check=False).stdout
-                raise ClusterUnavailable(f"the node is {state}: {' '.join(info.split())}")
+            if any("drain" in x for x in states):
+                info = self.run(["scontrol", "show", "node"], check=False).stdout
+                raise ClusterUnavailable(f"a node is drained: {' '.join(info.split())}")
             time.sleep(0.1)
-        raise ClusterUnavailable(f"the node was not idle in {timeout_s:g} s")
+        raise ClusterUnavailable(f"the nodes were not idle in {timeout_s:g} s")
 
     # -- the daemons ----------------------------------------------------------------
 
@@ -359,22 +414,21 @@ class SlurmCluster:
 
     def _write_slurm_conf(self) -> None:
         r = self.root
-        self._ctld_port, self._slurmd_port = _free_port(), _free_port()
+        self._ctld_port = _free_port()
         lines = [
             "ClusterName=lpmtest",
             f"SlurmctldHost={socket.gethostname()}(127.0.0.1)",
             f"SlurmctldPort={self._ctld_port}",
-            f"SlurmdPort={self._slurmd_port}",
             f"SlurmUser={self.user}",
             f"SlurmdUser={self.user}",
             "AuthType=auth/munge",
             f"AuthInfo=socket={self.munge_socket}",
             f"StateSaveLocation={r / 'state'}",
-            f"SlurmdSpoolDir={r / 'spool'}",
+            f"SlurmdSpoolDir={r / 'spool' / '%n'}",
             f"SlurmctldPidFile={r / 'run' / 'slurmctld.pid'}",
-            f"SlurmdPidFile={r / 'run' / 'slurmd.pid'}",
+            f"SlurmdPidFile={r / 'run' / 'slurmd-%n.pid'}",
             f"SlurmctldLogFile={r / 'log' / 'slurmctld.log'}",
-            f"SlurmdLogFile={r / 'log' / 'slurmd.log'}",
+            f"SlurmdLogFile={r / 'log' / 'slurmd-%n.log'}",
             "ProctrackType=proctrack/linuxproc",
             "TaskPlugin=task/none",
             "SelectType=select/cons_tres",
@@ -395,8 +449,8 @@ class SlurmCluster:
             "JobAcctGatherFrequency=task=1,energy=1",
             "SlurmctldDebug=info",
             "SlurmdDebug=info",
-            _node_line(self.node),
-            f"PartitionName={self.partition} Nodes={self.node} Default=YES "
+            *(_node_line(name, _free_port()) for name in self.node_names),
+            f"PartitionName={self.partition} Nodes={','.join(self.node_names)} Default=YES "
             "MaxTime=INFINITE State=UP",
         ]
         if self.energy_w is not None:

@@ -45,3 +45,21 @@ def slurm_env(slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> S
     """The cluster, with SLURM_CONF set in os.environ for the test (code that runs sbatch)."""
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
     return slurm_cluster
+
+
+@pytest.fixture(scope="session")
+def slurm_two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """Two slurmd on this machine (nodes lpm1, lpm2 on ports of their own), no accounting:
+    the multi-node case simulated. Started only by the tests that take it (about 1 s)."""
+    missing = missing_programs(accounting=False)
+    if missing:
+        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing; run make slurm)")
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm2"), accounting=False, nodes=2, node="lpm")
+    try:
+        cluster.start()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"two slurmd on one machine did not start: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
