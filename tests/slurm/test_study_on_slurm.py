@@ -214,3 +214,18 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_options_the_cluster_refuses_are_one_line(
+    fake_jobs: SlurmCluster, tmp_path: Path, capsys
+) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump({**TINY, "processes": [1]}))
+    out = tmp_path / "study"
+    base = ["study", str(spec), "--out", str(out), "--executor", "slurm", "--no-report"]
+    line = one_line_error([*base, "--slurm-partition", "nosuch"], capsys)
+    assert line.startswith("error: sbatch refused the job of 2d-")
+    assert "invalid partition" in line.lower()
+    line = one_line_error([*base, "--slurm-gpus-per-task", "3"], capsys)  # 2 GPUs a node
+    assert "sbatch refused" in line and "not available" in line
+    assert not (out / "slurm" / "jobs.jsonl").exists()

@@ -9,6 +9,8 @@ finished.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
@@ -121,8 +123,9 @@ class SlurmExecutor:
     def _submit(self, job: Job, fn: JobFn) -> Any:
         from submitit.core.utils import FailedJobError
 
-        try:
-            sjob = self._executor(job).submit(fn, job)
+        try:  # submitit prints sbatch's refusal to stderr too; the LpmError says it once
+            with contextlib.redirect_stderr(io.StringIO()):
+                sjob = self._executor(job).submit(fn, job)
         except FailedJobError as exc:
             said = " ".join(str(exc).split())
             raise LpmError(f"sbatch refused the job of {job.job_id}: {said}") from None

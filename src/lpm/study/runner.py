@@ -197,7 +197,11 @@ def run_study(
             bar.update(task, advance=len(job.scenario_ids), description=job.job_id)
 
         if todo:
-            executor.run(todo, fn, on_done)
+            try:
+                executor.run(todo, fn, on_done)
+            except LpmError:  # e.g. sbatch refused the options: the one line, no bar
+                bar.update(task, visible=False)
+                raise
         bar.update(task, description="done")
         if quality and spec.quality is not None:
             _run_quality(spec, store, executor, quality_fn, failed, bar)
