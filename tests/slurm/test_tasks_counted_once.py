@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import sys
 from pathlib import Path
@@ -138,3 +139,32 @@ def test_two_srun_tasks_measure_each_gpu_once(
         c["device_id"] for _, summary in runs for c in summary["components"] if c["kind"] == "gpu"
     ]
     assert sorted(gpus) == [f"gpu-uuid:{uuid_of(i)}" for i in range(2)]  # each once
+
+
+def test_two_srun_tasks_as_gloo_ranks_merge_to_the_node_once(
+    slurm_cluster: SlurmCluster, tmp_path: Path
+) -> None:
+    """`srun --ntasks=2` of tests/energy/ddp_worker.py: rank = SLURM_PROCID."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    worker = ROOT / "tests" / "energy" / "ddp_worker.py"
+    cmd = (
+        f'exec "{sys.executable}" "{worker}" "$SLURM_PROCID" 2 tcp://127.0.0.1:{port} "{tmp_path}"'
+    )
+    res = slurm_cluster.run(
+        ["srun", "--ntasks=2", f"--account={ACCOUNT}", "--export=ALL", "sh", "-c", cmd],
+        check=False,
+        timeout=180,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    r0 = json.loads((tmp_path / "rank0.json").read_text())["summary"]
+    cpu = [c for c in r0["components"] if c["kind"] == "cpu"]
+    assert len(cpu) == 2  # the node's simulated CPU and its estimate, once each
+    sim = next(c for c in cpu if "simulated" in c["name"])
+    ranks = {r["rank"]: r["duration_s"] for r in r0["context"]["distributed"]["ranks"]}
+    assert sim["energy_j"] == pytest.approx(50.0 * ranks[0], rel=0.05)
+    headers = [json.loads(p.read_text().splitlines()[0]) for p in sorted(tmp_path.glob("*.jsonl"))]
+    slurm = sorted((h["context"]["slurm"] for h in headers), key=lambda x: x["proc_id"])
+    assert [(x["proc_id"], x["node_energy"]) for x in slurm] == [(0, True), (1, False)]
+    assert slurm[0]["job_id"] == slurm[1]["job_id"] and slurm[0]["node_name"] == slurm_cluster.node
