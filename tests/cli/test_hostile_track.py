@@ -160,3 +160,13 @@ def test_which_signals_are_passed_on() -> None:
     assert forwards(signal.SIGINT, si_user) and forwards(signal.SIGTERM, si_user)
     assert not forwards(signal.SIGINT, SI_KERNEL)  # Ctrl-C: the command has it already
     assert forwards(signal.SIGTERM, SI_KERNEL)
+
+
+def test_lpm_track_leaves_the_signal_mask_as_it_found_it(tmp_path, capsys) -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    code, _, err = run(["track", "--simulate-cpu-watts", "10", "--", *PY], capsys)
+    assert code == 0, err
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    one_line_error(["track", "--log-dir", "/dev/null/x", "--", *PY], capsys)  # start fails
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    assert signal.SIGINT not in before
