@@ -134,7 +134,10 @@ def test_ctrl_c_at_a_terminal_reaches_the_command_once(tmp_path) -> None:
     import pty
     import termios
 
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError as exc:  # a sandbox without pseudo-terminals
+        pytest.skip(f"no pseudo-terminal here ({exc})")
 
     def controlling_tty() -> None:  # lpm leads a session whose terminal is the pty
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
