@@ -187,7 +187,7 @@ class RunLog:
         writer = RecordWriter(path)
         try:
             writer.write(first)
-        except OSError:
+        except Exception:  # OSError; a ValueError (NaN in the header) is a bug, raised too
             writer.close()
             with contextlib.suppress(OSError):
                 if path.stat().st_size == 0:
