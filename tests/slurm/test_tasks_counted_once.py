@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import socket
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 from tests.fakes.nvml import uuid_of
 from tests.slurm.cluster import ACCOUNT, SlurmCluster
+
+from lpm.energy import export_codecarbon_csv, read_run
+from lpm.energy.distributed import job_components
 
 # One task: a Tracker with the node's CPU (a node-wide meter: 50 W), the task's own GPU
 # (100 W) and the detected estimates; lpm's own distributed mode is off.
@@ -113,6 +117,19 @@ def test_two_srun_tasks_count_the_node_once(slurm_cluster: SlurmCluster, tmp_pat
     estimates = [c["name"] for c in sum1["components"] if c["kind"] == "cpu"]
     assert estimates == ["cpu (estimated, process, busy share)"]
     assert not calls.exists(), calls.read_text()
+
+    csv_path = tmp_path / "emissions.csv"
+    for p in records:
+        export_codecarbon_csv(p, csv_path)
+    rows = list(csv.DictReader(csv_path.open()))
+    cells = [
+        (r["slurm_job_id"], r["slurm_step_id"], r["slurm_node"], r["slurm_account"]) for r in rows
+    ]
+    assert cells == [(job, "0", slurm_cluster.node, ACCOUNT)] * 2
+    total = job_components([read_run(p) for p in records])
+    assert sum(c.energy_j for c in total if "simulated" in c.name and c.kind == "cpu") == (
+        pytest.approx(node_cpu(sum0))
+    )
 
 
 @pytest.mark.parametrize(
