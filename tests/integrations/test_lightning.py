@@ -81,6 +81,32 @@ def test_fit_records_steps_windows_and_prediction(tmp_path, module) -> None:
     assert run.context["integration"]["framework"] == "lightning"
 
 
+def test_a_failing_fit_ends_the_record_as_failed(tmp_path) -> None:
+    import lightning.pytorch as pl
+
+    class Broken(_module_class(pl)):
+        def training_step(self, batch, idx):
+            if idx == 2:
+                raise RuntimeError("boom")
+            return super().training_step(batch, idx)
+
+    callback = callback_class("lightning.pytorch")(log_dir=tmp_path)
+    data = TensorDataset(torch.randn(16, 8), torch.randn(16, 1))
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        callbacks=[callback],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    with pytest.raises(RuntimeError, match="boom"):
+        trainer.fit(Broken(), DataLoader(data, batch_size=4))
+    run = read_run(tmp_path)
+    assert run.status == "failed" and run.steps == 2
+
+
 def test_the_trainers_loggers_get_the_numbers(tmp_path) -> None:
     import lightning.pytorch as pl
     from lightning.pytorch.loggers import CSVLogger

@@ -22,13 +22,13 @@ from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, footprint
 from lpm.energy import Prediction, RunSummary, StepStats, Tracker, distributed, predict
 from lpm.errors import LpmError
 from lpm.integrations.loggers import Sink, resolve_sinks
+from lpm.units import J_PER_KWH
 
 __all__ = ["DEFAULT_WARMUP_STEPS", "EVAL_WINDOW", "TRAIN_WINDOW", "EnergySession", "global_rank"]
 
 TRAIN_WINDOW = "train"  # the name lpm's own training loops use, so `lpm plan --run` etc. agree
 EVAL_WINDOW = "validate"
 DEFAULT_WARMUP_STEPS = 5
-J_PER_KWH = 3.6e6
 
 
 def global_rank() -> int:
@@ -179,7 +179,7 @@ class EnergySession:
         for name in list(self._edges):
             with contextlib.suppress(LpmError):
                 self.end(name)
-        self.update_prediction(job=True)
+        self.update_prediction(job=exc is None)  # a failing rank joins no collective of ours
         self._note_prediction()  # the final one, unless the same as the first
         self._store_prediction()
         if self._given is None:
