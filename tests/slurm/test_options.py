@@ -57,6 +57,9 @@ def test_the_flags_win_over_the_spec_block() -> None:
     opts = slurm_options(spec.slurm, run, ["qos=high", "--mem=4G"])
     assert (opts.partition, opts.account, opts.time_min, opts.gpus_per_task) == ("gpu", "b", 45, 0)
     assert opts.extra == {"qos": "high", "cpus-per-task": "4", "mem": "4G"}
+    words = run_from_flags({"slurm_option": "qos=high --comment='a b' mem=4G"})
+    extra = slurm_options(spec.slurm, words).extra
+    assert extra == {"qos": "high", "cpus-per-task": "4", "comment": "a b", "mem": "4G"}
     old_flag = run_from_flags({"slurm_timeout_min": 10})
     assert slurm_options(spec.slurm, old_flag).time_min == 10
     assert slurm_options(spec_from_dict(SPEC).slurm, StudyRun()).time_min == 24 * 60
@@ -85,8 +88,9 @@ def test_each_job_asks_for_its_gpus_and_the_options(tmp_path: Path, monkeypatch)
     ("argv", "words"),
     [
         (["--slurm-option", "qos"], "give KEY=VALUE"),
+        (["--slurm-option", "comment='a b"], "No closing quotation"),
         (["--slurm-option", "output=x.log"], "--output is set by lpm"),
-        (["--slurm-option", "Bad Key=1"], "is not an sbatch option name"),
+        (["--slurm-option", "qos!=1"], "is not an sbatch option name"),
         (["--slurm-time", "1h"], "--slurm-time: '1h' is not a Slurm time"),
         (["--slurm-gpus-per-task", "-1"], "--slurm-gpus-per-task"),
     ],
@@ -119,6 +123,9 @@ def test_the_controller_check(tmp_path: Path, monkeypatch) -> None:
     sleep = shutil.which("sleep")
     _scontrol(tmp_path, monkeypatch, "echo 'Slurmctld(primary) at head is UP'")
     check_controller()
+    both = "echo 'Slurmctld(primary) at a is UP'; echo 'Slurmctld(backup) at b is DOWN'; exit 1"
+    _scontrol(tmp_path, monkeypatch, both)
+    check_controller()  # the backup down: jobs can still be submitted
     _scontrol(tmp_path, monkeypatch, "echo 'Slurmctld(primary) at head is DOWN'; exit 1")
     with pytest.raises(LpmError, match=r"does not answer \(scontrol ping: .* is DOWN\)"):
         check_controller()

@@ -2,8 +2,7 @@
 
 The run settings' flags (``--executor``, ``--workers``, ``--slurm-*``, ``--report``,
 ``--no-quality``, ``--no-tradeoff``) are not written here: they are the fields of
-``lpm.study.spec.StudyRun`` (lpm.cli.options); only ``--slurm-option KEY=VALUE``, which
-repeats, is declared here.
+``lpm.study.spec.StudyRun`` (lpm.cli.options).
 """
 
 from __future__ import annotations
@@ -193,14 +192,6 @@ def study(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the spec and its scenarios; run nothing.")
     ] = False,
-    slurm_option: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--slurm-option",
-            metavar="KEY=VALUE",
-            help="One more sbatch option of each Slurm job, e.g. qos=high (repeatable).",
-        ),
-    ] = None,
     **flags: Any,
 ) -> None:
     """Run a footprint study: measure each scenario, predict the targets, build the report."""
@@ -212,7 +203,7 @@ def study(
 
     spec = _load(spec_file, preset)
     run = run_from_flags(given(flags))
-    options = slurm_options(spec.slurm, run, slurm_option or ())
+    options = slurm_options(spec.slurm, run)
     check_spec(spec)
     if out is not None:  # also for --dry-run: every check that needs no work runs first
         from lpm.ldm.outputs import check_writable

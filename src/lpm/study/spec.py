@@ -319,6 +319,9 @@ class StudyRun(_Strict):
     slurm_timeout_min: int = Field(24 * 60, ge=1, description="Time limit of each Slurm job.")
     slurm_time: str | None = Field(None, description="Time limit: MM, HH:MM:SS, D-HH:MM:SS.")
     slurm_gpus_per_task: int | None = Field(None, ge=0, description="GPUs per process.")
+    slurm_option: str | None = Field(
+        None, description="More sbatch options, KEY=VALUE separated by spaces: 'qos=high mem=4G'."
+    )
     report: bool = Field(True, description="Build DIR/report.html at the end.")
     quality: bool = Field(
         True, description="Run the spec's quality stage (one model trained to have quality)."
