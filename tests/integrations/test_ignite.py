@@ -166,3 +166,28 @@ def test_a_monai_evaluator_on_its_own_measures_its_run(tmp_path) -> None:
     assert run.status == "finished"
     assert run.windows["validate"]["count"] == 1 and run.steps == 3
     assert "train" not in run.windows
+
+
+def test_monai_stats_handler_prints_the_energy_metrics(tmp_path, capsys) -> None:
+    from monai.engines import SupervisedTrainer
+    from monai.handlers import StatsHandler
+
+    data = [{"image": torch.randn(8), "label": torch.randn(1)} for _ in range(4)]
+    net = torch.nn.Linear(8, 1)
+    trainer = SupervisedTrainer(
+        device=torch.device("cpu"),
+        max_epochs=1,
+        train_data_loader=torch.utils.data.DataLoader(data, batch_size=2),
+        network=net,
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.01),
+        loss_function=torch.nn.MSELoss(),
+        train_handlers=[
+            EnergyHandler(log_dir=tmp_path, warmup_steps=0),
+            StatsHandler(name="lpm-stats", iteration_log=False, tag_name="loss"),
+        ],
+    )
+    trainer.run()
+    out, err = capsys.readouterr()
+    (line,) = [x for x in (out + err).splitlines() if "Epoch[1] Metrics" in x]
+    for key in ("energy_kwh", "power_w", "co2e_kg", "predicted_kwh"):
+        assert f"{key}: " in line, key
