@@ -12,17 +12,8 @@ import torch
 from lpm.energy import read_run, read_windows
 
 
-def test_trainer_run_records_steps_windows_and_prediction(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing is downloaded: the model is built here
-    from transformers import (
-        GPT2Config,
-        GPT2LMHeadModel,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
-
-    from lpm.integrations.huggingface import EnergyCallback
+def _train(tmp_path, callback, report_to: list[str]) -> None:
+    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
     torch.manual_seed(0)
     model = GPT2LMHeadModel(
@@ -40,16 +31,25 @@ def test_trainer_run_records_steps_windows_and_prediction(tmp_path, monkeypatch)
         eval_strategy="steps",
         eval_steps=3,
         save_strategy="no",
-        report_to=[],
+        report_to=report_to,
         use_cpu=True,
         disable_tqdm=True,
     )
-    callback = EnergyCallback(log_dir=tmp_path / "energy", run_name="hf", warmup_steps=1)
-    assert isinstance(callback, TrainerCallback)
     trainer = Trainer(
         model=model, args=args, train_dataset=data, eval_dataset=data[:4], callbacks=[callback]
     )
     trainer.train()
+
+
+def test_trainer_run_records_steps_windows_and_prediction(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing is downloaded: the model is built here
+    from transformers import TrainerCallback
+
+    from lpm.integrations.huggingface import EnergyCallback
+
+    callback = EnergyCallback(log_dir=tmp_path / "energy", run_name="hf", warmup_steps=1)
+    assert isinstance(callback, TrainerCallback)
+    _train(tmp_path, callback, report_to=[])
 
     run = read_run(callback.record_path)
     assert run.status == "finished"
@@ -62,3 +62,22 @@ def test_trainer_run_records_steps_windows_and_prediction(tmp_path, monkeypatch)
     assert prediction["n"] == 6 and prediction["measured_steps"] == 5
     assert run.context["integration"]["framework"] == "huggingface"
     assert callback.session.metrics()["predicted_kwh"] > 0
+
+
+def test_the_mlflow_run_that_report_to_starts_gets_the_numbers(tmp_path, monkeypatch) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    from lpm.integrations.huggingface import EnergyCallback
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file:{tmp_path / 'mlruns'}")
+    try:
+        _train(tmp_path, EnergyCallback(warmup_steps=1), report_to=["mlflow"])
+        client = mlflow.tracking.MlflowClient()
+        (run,) = client.search_runs(experiment_ids=["0"])
+        energy = client.get_metric_history(run.info.run_id, "lpm/energy_kwh")
+        assert energy and energy[-1].value > 0
+        assert client.get_metric_history(run.info.run_id, "lpm/predicted_kwh")
+        assert run.data.tags["lpm.provenance"] in ("measured", "estimated", "simulated", "mixed")
+    finally:
+        mlflow.set_tracking_uri("")

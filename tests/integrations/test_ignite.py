@@ -191,3 +191,19 @@ def test_monai_stats_handler_prints_the_energy_metrics(tmp_path, capsys) -> None
     (line,) = [x for x in (out + err).splitlines() if "Epoch[1] Metrics" in x]
     for key in ("energy_kwh", "power_w", "co2e_kg", "predicted_kwh"):
         assert f"{key}: " in line, key
+
+
+def test_with_your_own_tracker_the_handler_adds_windows_and_leaves_it_running(tmp_path) -> None:
+    from lpm.energy import Tracker
+
+    with Tracker(log_dir=tmp_path, run_name="mine") as t:
+        handler = EnergyHandler(tracker=t, warmup_steps=0)
+        engine = Engine(_sleepy)
+        handler.attach(engine)
+        engine.run(range(3), max_epochs=2)
+        assert handler.summary is not None and handler.summary.status == "running"
+        t.note("still mine")
+    run = read_run(t.record_path)
+    assert run.status == "finished" and run.windows["train"]["count"] == 2
+    assert run.context["integration"]["prediction"]["n"] == 6
+    assert "still mine" in run.faults

@@ -7,7 +7,8 @@ callbacks of its own package). A step per training batch, a "train" window per e
 prediction of the whole run (``max_epochs × batches per epoch``, or ``max_steps``
 optimizer steps × gradient accumulation) once the warm-up is past. The numbers go to the
 Trainer's own loggers (TensorBoard, MLflow, W&B, CSV: ``lpm/energy_kwh``, ...) after each
-epoch and at the end, and to the ``loggers`` you pass.
+epoch and at the end, and to the ``loggers`` you pass (an active MLflow or W&B run is
+not looked for: a Lightning logger of that run would log the same numbers twice).
 
 Under Lightning's DDP every rank measures and the Tracker merges them (each device and
 each host's CPU counted once); only rank 0 writes a record and logs.
@@ -75,7 +76,7 @@ class _EnergyCallbackMixin:
             pue=pue,
             region=region,
             interval_s=interval_s,
-            loggers=loggers,
+            loggers=False if loggers is None else loggers,  # the Trainer's loggers already
         )
         self._paused = False
 
