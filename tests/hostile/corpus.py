@@ -53,6 +53,10 @@ def _with(base: list[str], option: str, value: str) -> list[str]:
     return [*argv[:cut], option, value, *argv[cut:]]
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 def _short(value: str) -> str:
     return value if len(value) <= 20 else f"{value[:6]}...{len(value)}"
 
@@ -79,6 +83,31 @@ CHEAP: dict[str, tuple[list[str], tuple[str, ...], tuple[str, ...]]] = {
         ["plan", "--kwh", "1", "--hours", "2", "--region", "DE"],
         ("--kwh", "--kwh-std", "--hours", "--pue", "--chunk", "--resume-kwh", "--within"),
         (),
+    ),
+    "train": (  # --dry-run: every check, the memory estimate, nothing trained
+        [*_words("train --dims 2 --size 32 --autoencoder ae --out t_new --dry-run")],
+        _words(
+            "--iterations --batch-size --lr --ema-decay --seed --global-batch --grad-clip "
+            "--beta-start --beta-end --num-train-timesteps --checkpoint-every "
+            "--validation-samples --validation-steps --n-items --num-workers "
+            "--cache-latents-mb --interval-s --pue --size --warmup-iterations"
+        ),
+        ("t_new",),
+    ),
+    "train-autoencoder": (
+        [*_words("train-autoencoder --dims 2 --size 32 --out a_new --dry-run")],
+        _words(
+            "--iterations --batch-size --lr --lr-discriminator --downsample "
+            "--latent-channels --num-embeddings --channels --adv-weight "
+            "--adv-warmup-iterations --perceptual-weight --checkpoint-every --seed "
+            "--n-items --num-workers --warmup-iterations --interval-s --pue --size"
+        ),
+        ("a_new",),
+    ),
+    "sample": (
+        [*_words("sample --run ldm --out s_new --dry-run")],
+        ("--n", "--steps", "--batch-size", "--seed", "--warmup-steps", "--interval-s", "--pue"),
+        ("s_new",),
     ),
     "study": (
         ["study", "--preset", "quick", "--out", "st_new", "--dry-run"],

@@ -8,19 +8,20 @@ cannot fit is refused in milliseconds, before torch is imported. The parts:
   and PatchDiscriminator counted from their layer lists; tests/ldm/test_memory.py checks
   every one against the built networks. Training holds weights, gradients and AdamW's two
   moments (4 bytes each), plus an EMA copy of the UNet and, under DDP, gradient buckets.
-- activations: the values autograd saves per latent voxel (UNet) or image voxel and
-  channel (VQ-VAE, discriminator) of one sample. They were counted on CPU with
-  ``torch.autograd.graph.saved_tensors_hooks`` (the bytes of every saved tensor's storage,
-  once, between two latent sizes and two batch sizes, which is linear in both), then
-  checked against the peak RSS of real training steps (``ru_maxrss`` minus the RSS before
-  the first step) for 2D small at latent 64² (batch 4) and 128² (batch 2), 2D medium at
-  32² and 3D small at 16³: the peak was 1.5-1.7x the saved values plus the optimiser
-  state, for the gradients of the activations and allocator slack (``TRAINING_OVERHEAD``);
-  the estimate is within 0.9-1.1x of those peaks. Inference keeps a share of the training
-  activations (skip connections and working maps; more in 3D, where CPU convolutions
-  unfold their input), and decoding or encoding an image (one at a time) a few feature
-  maps of the autoencoder (measured the same way at 2D 1024² and 3D 128³). Mixed precision
-  on a GPU stores most activations in 16 bits (``AMP_SHARE``, not calibrated on a GPU).
+- activations: what autograd saves per latent voxel (UNet) or image voxel and channel
+  (VQ-VAE, discriminator) of one sample, counted on CPU with
+  ``torch.autograd.graph.saved_tensors_hooks`` (each saved storage once; linear in size
+  and batch), then checked against the peak RSS of real training steps (``ru_maxrss``
+  minus the RSS before the first step): 2D small at latent 64² (batch 4) and 128² (batch
+  2), 2D medium at 32², 3D small at 16³ peaked at 1.5-1.7x the saved values plus the
+  optimiser state (the activations' gradients, allocator slack: ``TRAINING_OVERHEAD``),
+  so the estimate is 0.9-1.1x of them; VQ-GAN steps 1.17x (2D 256², 32 channels, batch
+  2) and 0.97-1.23x (3D 64³-96³), but 0.4x for 3D batch 1 at 64³, where oneDNN's CPU path
+  took ~0.5 GiB more (0.67x of the whole process). Inference keeps a share of the
+  training activations (skip connections, working maps; more in 3D, where CPU
+  convolutions unfold their input), and encoding or decoding an image (one at a time) a
+  few feature maps of the autoencoder (measured at 2D 1024² and 3D 128³). Mixed precision
+  on a GPU keeps most activations in 16 bits (``AMP_SHARE``, not calibrated on a GPU).
 - the latent cache (`cache_latents_mb`, up to the data's latents), one batch of images,
   and the runtime itself (interpreter, torch and MONAI; or the CUDA context).
 
@@ -33,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,6 @@ class MemoryEstimate:
     parts: dict[str, int]
     device: str = "cpu"
     stage: str = "diffusion"
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def bytes(self) -> int:
@@ -311,10 +311,19 @@ def estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate | None:
 
 def _smaller(cfg: Any, est: Callable[[Any], MemoryEstimate | None], room: int) -> str | None:
     """Flags of the largest configuration like CFG (smaller batch, then size) that fits."""
-    for batch in range(cfg.batch_size - 1, 0, -1):
+
+    def batch_fits(batch: int) -> MemoryEstimate | None:
         e = est(cfg.model_copy(update={"batch_size": batch}))
-        if e is not None and e.fits(room):
-            return f"--batch-size {batch} fits ({e.describe().split(' (')[0]})"
+        return e if e is not None and e.fits(room) else None
+
+    if cfg.batch_size > 1 and batch_fits(1) is not None:  # memory grows with the batch:
+        good, bad = 1, cfg.batch_size  # bisect for the largest batch that fits
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if batch_fits(mid) is not None else (good, mid)
+        e = batch_fits(good)
+        assert e is not None
+        return f"--batch-size {good} fits ({e.describe().split(' (')[0]})"
     if not hasattr(cfg, "size"):
         return None
     step = _size_step(cfg)
@@ -349,19 +358,6 @@ def _size_step(cfg: Any) -> int:
     return int(cfg.downsample)
 
 
-def rows(est: MemoryEstimate | None, room: int) -> list[tuple[str, str]]:
-    """(what, value) rows of an estimate beside the free memory, for a table."""
-    if est is None:
-        return [("memory", "no estimate (the run has no config.json)")]
-    parts = [(f"memory: {name}", gib(b)) for name, b in est.parts.items()]
-    verdict = "fits" if est.fits(room) else "does not fit"
-    return [
-        *parts,
-        (f"memory needed ({STAGES[est.stage]})", f"about {gib(est.bytes)}"),
-        (f"memory free ({est.device})", f"{gib(room)}: {verdict}"),
-    ]
-
-
 def check_fits(cfg: Any, device: str | None = None, *, available: int | None = None) -> Any:
     """Refuse (LpmError, one line that says what would fit) a run that cannot fit on DEVICE.
 
@@ -392,6 +388,5 @@ __all__ = [
     "check_fits",
     "estimate",
     "gib",
-    "rows",
     "run_device",
 ]
