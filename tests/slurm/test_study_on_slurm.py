@@ -102,7 +102,7 @@ def test_a_study_runs_as_slurm_jobs_with_the_options_asked(
     acct = [json.loads(x) for x in (out / "slurm_acct.jsonl").read_text().splitlines()]
     assert sorted(a["job_id"] for a in acct) == sorted(ids)
     for a in acct:
-        assert a["state"] == "COMPLETED" and a["elapsed_s"] >= 1 and a["cpu_time_s"] > 0
+        assert a["state"] == "COMPLETED" and a["elapsed_s"] >= 0 and a["cpu_time_s"] > 0, a
         assert a["scenario_ids"] == next(s["scenario_ids"] for s in subs if s["job"] == a["job"])
         if fake_jobs.energy_w is not None:  # the fake counter: a known power; sacct's
             # elapsed is whole seconds and the plugin's readings up to 1 s old at each end

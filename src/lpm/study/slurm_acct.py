@@ -153,7 +153,7 @@ def collect(
     folder: Path | None = None,
     *,
     runner: Runner = subprocess.run,
-    settle_s: float = 15.0,
+    settle_s: float = 30.0,
 ) -> list[SacctJob] | None:
     """Write DIR/slurm_acct.jsonl for every job in FOLDER/jobs.jsonl (default DIR/slurm).
 
