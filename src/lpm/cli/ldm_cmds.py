@@ -74,7 +74,7 @@ DryRun = Annotated[
 def _preflight(cfg: Any, kind: str, dry_run: bool, *, as_json: bool = False) -> bool:
     """Before any work: the output guard and the memory check; with DRY_RUN, the settings
     and the estimate are printed (then a misfit is still refused). True: stop here."""
-    from lpm.ldm.memory import check_fits, estimate, rows
+    from lpm.ldm.memory import check_fits, estimate
     from lpm.ldm.outputs import check_output
     from lpm.ldm.world import available_bytes, run_device
 
@@ -100,9 +100,26 @@ def _preflight(cfg: Any, kind: str, dry_run: bool, *, as_json: bool = False) -> 
             for k, v in settings.items()
         ]
         command = {"autoencoder": "train-autoencoder", "diffusion": "train"}.get(kind, "sample")
-        _print_table(f"lpm {command} --dry-run: nothing written", [*shown, *rows(est, room)])
+        _print_table(
+            f"lpm {command} --dry-run: nothing written", [*shown, *_memory_rows(est, room)]
+        )
     check_fits(cfg, device, available=room)
     return True
+
+
+def _memory_rows(est: Any, room: int) -> list[tuple[str, str]]:
+    """(what, value) rows of an estimate beside the free memory, for a table."""
+    from lpm.ldm import memory
+
+    if est is None:
+        return [("memory", "no estimate (the run has no config.json)")]
+    parts = [(f"memory: {name}", memory.gib(b)) for name, b in est.parts.items()]
+    verdict = "fits" if est.fits(room) else "does not fit"
+    return [
+        *parts,
+        (f"memory needed ({memory.STAGES[est.stage]})", f"about {memory.gib(est.bytes)}"),
+        (f"memory free ({est.device})", f"{memory.gib(room)}: {verdict}"),
+    ]
 
 
 def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
