@@ -89,3 +89,23 @@ def test_loggers_that_cannot_be_used_say_so_in_one_line() -> None:
     with pytest.raises(LpmError, match="unknown logger"):
         resolve_sinks("neptune")
     assert resolve_sinks(False) == []
+
+
+def test_a_logger_that_fails_is_dropped_and_training_goes_on(tmp_path) -> None:
+    class Broken:
+        def add_scalar(self, *args):
+            raise OSError("disk full")
+
+        def add_text(self, *args):
+            raise OSError("disk full")
+
+        def flush(self):
+            pass
+
+    handler = EnergyHandler(log_dir=tmp_path, loggers=[Broken()])
+    _train(handler)
+    from lpm.energy import read_run
+
+    run = read_run(tmp_path)
+    assert run.status == "finished" and run.steps == 8
+    assert any("stopped logging energy to TensorBoardSink" in f for f in run.faults)

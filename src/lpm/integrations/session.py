@@ -14,6 +14,7 @@ the run record too: a note when it is made (``lpm runs show`` prints it) and the
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from lpm.energy import Prediction, RunSummary, StepStats, Tracker, distributed, 
 from lpm.errors import LpmError
 from lpm.integrations.loggers import Sink, resolve_sinks
 from lpm.units import J_PER_KWH
+
+log = logging.getLogger("lpm.integrations")
 
 __all__ = ["DEFAULT_WARMUP_STEPS", "EVAL_WINDOW", "TRAIN_WINDOW", "EnergySession", "global_rank"]
 
@@ -143,6 +146,8 @@ class EnergySession:
             return self.tracker
         self.summary = None
         self.prediction = None
+        self._total = None
+        self._last_power = None
         self._noted_steps = None
         self._edges.clear()
         rank = global_rank() if rank is None else rank
@@ -327,5 +332,15 @@ class EnergySession:
         step = self.tracker.live().steps if self.tracker is not None else 0
         metrics = self.metrics()
         prov = self.provenance()
-        for sink in self.sinks:
-            sink.log(metrics, prov, step, final=final)
+        for sink in list(self.sinks):
+            try:
+                sink.log(metrics, prov, step, final=final)
+            except Exception as exc:  # a logger never takes the training down
+                self.sinks.remove(sink)
+                message = (
+                    f"stopped logging energy to {type(sink).__name__} after an error "
+                    f"({type(exc).__name__}: {exc}); the run record is unaffected"
+                )
+                log.warning(message)
+                if self.tracker is not None and self.running:
+                    self.tracker.note(message)
