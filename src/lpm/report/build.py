@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lpm.errors import LpmError
 from lpm.io import atomic_write_text
 from lpm.report.analysis import Analysis, analyze
 from lpm.report.claims import Claim, compute_claims
@@ -35,6 +36,7 @@ def build_report(study_dir: str | Path, *, backtest_path: str | Path | None = No
     """
     study_dir = Path(study_dir)
     analysis = analyze(study_dir, backtest_path=backtest_path)
+    _check_outputs(study_dir)  # before drawing a figure
     claims = compute_claims(analysis)
     figures = make_figures(analysis, study_dir / FIGURES_DIRNAME)
     figures += tradeoff_figures(analysis, study_dir / FIGURES_DIRNAME)  # Fig. 5: the sweep
@@ -42,3 +44,12 @@ def build_report(study_dir: str | Path, *, backtest_path: str | Path | None = No
     out = study_dir / REPORT_FILENAME
     atomic_write_text(out, html)
     return ReportOutput(html=out, figures=figures, analysis=analysis, claims=claims)
+
+
+def _check_outputs(study_dir: Path) -> None:
+    """DIR/figures must be a folder (or absent) and DIR/report.html a file (or absent)."""
+    figures, html = study_dir / FIGURES_DIRNAME, study_dir / REPORT_FILENAME
+    if figures.exists() and not figures.is_dir():
+        raise LpmError(f"{figures} is a file, not the figures folder; move it away and run again")
+    if html.is_dir():
+        raise LpmError(f"{html} is a folder, not the report file; move it away and run again")
