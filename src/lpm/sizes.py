@@ -5,7 +5,8 @@ all use this one parser and these labels:
 
 - :func:`format_size` every axis: ``256x256x192``, ``64x64`` (messages, files);
 - :func:`size_id` one number when all axes are equal: ``64``, ``256x256x192`` (scenario ids);
-- :func:`size_label` for people: ``256²``, ``64³``, ``256²×192`` (the report).
+- :func:`size_label` for people: ``256²``, ``64³``, ``256²×192`` (the report);
+- :func:`check_divisible` every axis against a model's total downsampling.
 """
 
 from __future__ import annotations
@@ -89,3 +90,22 @@ def size_label(size: Sequence[int]) -> str:
     if len(size) == 3 and size[0] == size[1]:
         return f"{size[0]}²×{size[2]}"
     return "×".join(str(s) for s in size)
+
+
+def check_divisible(size: Sequence[int], factor: int, *, what: str = "the model") -> Size:
+    """Check every axis of `size` divides by `factor` (the model's total downsampling).
+
+    Returns the size as a tuple; raises LpmError naming the axis and the nearest valid sizes.
+    """
+    if factor <= 0:
+        raise ValueError(f"factor must be positive, got {factor}")
+    out = tuple(int(s) for s in size)
+    for axis, s in enumerate(out):
+        if s % factor:
+            lower = max(factor, (s // factor) * factor)
+            upper = (s // factor + 1) * factor
+            raise LpmError(
+                f"size {format_size(out)} does not divide by {factor} in axis {axis} ({s}), "
+                f"which {what} needs; use a multiple of {factor} such as {lower} or {upper}."
+            )
+    return out

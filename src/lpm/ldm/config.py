@@ -44,7 +44,7 @@ def _data_source(value: Any) -> str:
 
 
 def _check_divisible(size: tuple[int, ...], factor: int, what: str) -> None:
-    from lpm.datasets import check_divisible
+    from lpm.sizes import check_divisible
 
     check_divisible(size, factor, what=what)
 
