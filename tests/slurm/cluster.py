@@ -186,6 +186,7 @@ class SlurmCluster:
                     d.proc.kill()
                     d.proc.wait(timeout=15)
         self.daemons.clear()
+        shutil.rmtree(self.root / "db" / "data", ignore_errors=True)  # ~100 MB; logs stay
         for pid in self._stray_processes():
             with suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
