@@ -230,3 +230,43 @@ def test_options_the_cluster_refuses_are_one_line(
     line = one_line_error([*base, "--slurm-gpus-per-task", "3"], capsys)  # 2 GPUs a node
     assert "sbatch refused" in line and "not available" in line
     assert not (out / "slurm" / "jobs.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_a_real_measurement_runs_as_a_slurm_job(
+    slurm_env: SlurmCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """lpm's own measurement (lpm.ldm trains and samples) inside a Slurm job: its records
+    come back, its energy records name the job, and sacct has the job's energy."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    real = {
+        **TINY, "design": "one_factor", "image_sizes": {"2d": [16]}, "processes": [1],
+        "measure": {"train_iterations": 2, "warmup_iterations": 1, "samples": 1,
+                    "interval_s": 0.05, "autoencoder_iterations": 1},
+        "batch_size": 1, "threads": 1,
+    }  # fmt: skip
+    spec = tmp_path / "real.yaml"
+    spec.write_text(yaml.safe_dump(real))
+    out = tmp_path / "study"
+    argv = ["study", str(spec), "--out", str(out), "--executor", "slurm", "--no-report",
+            "--slurm-gpus-per-task", "0", "--slurm-account", ACCOUNT]  # fmt: skip
+    code, _, stderr = run_cli(argv, capsys)
+    assert code == 0, stderr
+    (sub,) = submissions(out / "slurm")
+    lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["scenario_id"] for r in lines) == sorted(sub["scenario_ids"])
+    assert all(r["status"] == "ok" and r["train"]["step_stats"]["count"] == 2 for r in lines)
+    headers = [
+        json.loads(p.read_text().splitlines()[0])
+        for p in (out / "work" / sub["job"]).rglob("*.jsonl")
+        if p.read_text().startswith('{"type":"header"')
+    ]
+    assert headers and all(h["context"]["slurm"]["job_id"] == sub["slurm_job_id"] for h in headers)
+    (acct,) = [json.loads(x) for x in (out / "slurm_acct.jsonl").read_text().splitlines()]
+    assert acct["job_id"] == sub["slurm_job_id"] and acct["state"] == "COMPLETED"
+    assert acct["cpu_time_s"] > 1 and acct["account"] == ACCOUNT
+    if slurm_env.energy_w is not None:
+        assert acct["consumed_energy_j"] == pytest.approx(
+            slurm_env.energy_w * acct["elapsed_s"], abs=3.5 * slurm_env.energy_w
+        ), acct
