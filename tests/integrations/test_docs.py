@@ -41,6 +41,7 @@ def test_example_runs_as_written_and_its_record_shows(name, tmp_path, monkeypatc
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "wandb-cache"))
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "false")  # restored after; the example sets it
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # mlflow writes it: restored after
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
@@ -49,7 +50,7 @@ def test_example_runs_as_written_and_its_record_shows(name, tmp_path, monkeypatc
         if name == "loggers":
             import mlflow
 
-            mlflow.set_tracking_uri("")
+            mlflow.set_tracking_uri(None)  # back to the environment's (it sets the variable)
     assert f"predicted whole run ({'ignite' if name in ('monai', 'loggers') else name})" in (
         printed.getvalue()
     )

@@ -74,10 +74,12 @@ def test_the_mlflow_run_that_report_to_starts_gets_the_numbers(tmp_path, monkeyp
     try:
         _train(tmp_path, EnergyCallback(warmup_steps=1), report_to=["mlflow"])
         client = mlflow.tracking.MlflowClient()
-        (run,) = client.search_runs(experiment_ids=["0"])
+        runs = client.search_runs(experiment_ids=["0"])
+        (run,) = runs
+        assert run.info.artifact_uri.startswith(f"file://{tmp_path}")
         energy = client.get_metric_history(run.info.run_id, "lpm/energy_kwh")
         assert energy and energy[-1].value > 0
         assert client.get_metric_history(run.info.run_id, "lpm/predicted_kwh")
         assert run.data.tags["lpm.provenance"] in ("measured", "estimated", "simulated", "mixed")
     finally:
-        mlflow.set_tracking_uri("")
+        mlflow.set_tracking_uri(None)  # back to the environment's (it sets the variable)

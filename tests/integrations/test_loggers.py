@@ -47,6 +47,7 @@ def test_tensorboard_summary_writer_gets_scalars_and_provenance(tmp_path) -> Non
 def test_the_active_mlflow_run_gets_metrics_and_a_provenance_tag(tmp_path, monkeypatch) -> None:
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # mlflow writes it: restored after
     mlflow.set_tracking_uri(f"file:{tmp_path / 'mlruns'}")
     try:
         with mlflow.start_run() as active:
@@ -59,7 +60,7 @@ def test_the_active_mlflow_run_gets_metrics_and_a_provenance_tag(tmp_path, monke
         tags = client.get_run(active.info.run_id).data.tags
         assert tags["lpm.provenance"] in ("measured", "estimated", "simulated", "mixed")
     finally:
-        mlflow.set_tracking_uri("")
+        mlflow.set_tracking_uri(None)  # back to the environment's (it sets the variable)
 
 
 def test_a_wandb_offline_run_gets_scalars_on_its_own_axis(tmp_path, monkeypatch) -> None:
