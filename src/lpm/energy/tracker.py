@@ -11,47 +11,60 @@ device, never lists that grow with the run.
 
 The parts: :mod:`~lpm.energy.polling` (reader threads, stuck meters, device counters),
 :mod:`~lpm.energy.accounting` (windows, steps, statistics), :mod:`~lpm.energy.lines` (the
-run record's lines and fault notes), :mod:`~lpm.energy.summary` (run summaries) and
-:mod:`~lpm.energy.distributed` (the merge of ranks). This module
-holds the lifecycle, the two locks and the sampler thread. :meth:`Tracker.step` and
+run record's lines and fault notes), :mod:`~lpm.energy.summary` (run summaries),
+:mod:`~lpm.energy.distributed` (the ranks) and :mod:`~lpm.energy.tracker_checks` (settings
+and arguments). Two base classes hold the rest of the Tracker's API:
+:mod:`~lpm.energy.tracker_windows` (windows and steps) and
+:mod:`~lpm.energy.tracker_results` (statistics, the run summary, the merge of ranks). This
+module holds the lifecycle, the two locks and the sampler thread. :meth:`Tracker.step` and
 :meth:`Tracker.live` never wait on a meter.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import re
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION, footprint
 from lpm.energy import distributed, lines
-from lpm.energy import summary as summaries
 from lpm.energy.accounting import ALL_STEPS, EARLY_KEEP, Accounts
 from lpm.energy.context import collect_context
 from lpm.energy.detect import run_meters
 from lpm.energy.polling import Poller
 from lpm.energy.reading import Meter
-from lpm.energy.results import (
-    RUN_STATUSES,
-    ComponentEnergy,
-    LiveSnapshot,
-    RunSummary,
-    StepStats,
-    WindowStats,
+from lpm.energy.results import LiveSnapshot, RunSummary
+
+# MAX_*, check_run_name, exit_status are re-exported: lpm.energy.tracker.<name> keeps working
+from lpm.energy.tracker_checks import (
+    MAX_INTERVAL_S,
+    MAX_RUN_NAME,
+    check_end_status,
+    check_run_name,
+    check_settings,
+    exit_status,
 )
+from lpm.energy.tracker_results import TrackerResults
+from lpm.energy.tracker_windows import TrackerWindows, utc_now
 from lpm.errors import LpmError
 from lpm.provenance import Provenance
 
-__all__ = ["ALL_STEPS", "EARLY_KEEP", "READ_TIMEOUT_S", "Tracker"]
+__all__ = [
+    "ALL_STEPS",
+    "EARLY_KEEP",
+    "MAX_INTERVAL_S",
+    "MAX_RUN_NAME",
+    "READ_TIMEOUT_S",
+    "Tracker",
+    "check_run_name",
+    "exit_status",
+]
 
 log = logging.getLogger("lpm.energy")
 
@@ -59,59 +72,7 @@ READ_TIMEOUT_S = 5.0  # a meter read that takes longer is a stuck meter (estimat
 STALE_INTERVALS = 3.0  # live(): stale when the last reading is older than this many intervals
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _maybe_cuda_sync() -> None:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    try:
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            torch.cuda.synchronize()
-    except Exception:  # a sync problem must not reach the measured job
-        pass
-
-
-MAX_INTERVAL_S = 86_400.0
-"""Longest sampling or checkpoint interval (a day); longer ones overflow the thread's wait."""
-MAX_RUN_NAME = 100
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-def check_run_name(name: str | None) -> None:
-    """LpmError unless `name` is a plain file-name part: letters, digits, '.', '_', '-'.
-
-    The run id (name-time-hex) names the record file inside ``log_dir``; a name with '/',
-    '..' or control characters would write elsewhere or make folders `runs show` cannot find.
-    """
-    if name is None:
-        return
-    if len(name) > MAX_RUN_NAME or not _RUN_NAME.match(name) or ".." in name:
-        shown = name if len(name) <= 40 else name[:37] + "..."
-        raise LpmError(
-            f"run name {shown!r} must be 1 to {MAX_RUN_NAME} letters, digits, '.', '_' or '-' "
-            "(no '/', '..' or spaces); choose another --run-name."
-        )
-
-
-def exit_status(exc: object) -> str:
-    """The status of a run whose ``with`` block ended with ``exc`` (None: no exception).
-
-    KeyboardInterrupt is ``interrupted``; ``SystemExit`` with code 0 (or None) ``finished``;
-    any other exception ``failed``.
-    """
-    if exc is None:
-        return "finished"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    if isinstance(exc, SystemExit) and exc.code in (0, None):
-        return "finished"
-    return "failed"
-
-
-class Tracker:
+class Tracker(TrackerWindows, TrackerResults):
     """Measure energy of a block of code: ``with Tracker(...) as t:``.
 
     ``meters`` None detects them (:func:`lpm.energy.detect_meters`); ``interval_s`` is the
@@ -139,19 +100,13 @@ class Tracker:
         read_timeout_s: float = READ_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        for label, value in (("interval_s", interval_s), ("checkpoint_s", checkpoint_s)):
-            if not 0 < value <= MAX_INTERVAL_S:
-                raise LpmError(
-                    f"{label} must be a number of seconds above 0 and at most "
-                    f"{MAX_INTERVAL_S:g}, not {value}"
-                )
-        check_run_name(run_name)
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
-            raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
-        if not read_timeout_s > 0:
-            raise LpmError(
-                f"read_timeout_s must be a positive number of seconds, not {read_timeout_s}"
-            )
+        check_settings(
+            interval_s=interval_s,
+            checkpoint_s=checkpoint_s,
+            run_name=run_name,
+            warmup_steps=warmup_steps,
+            read_timeout_s=read_timeout_s,
+        )
         # bad PUE or region: fail now, not at the end; the run keeps this intensity
         self._intensity = footprint(0.0, pue=pue, region=region).intensity
         self.read_timeout_s = float(read_timeout_s)
@@ -218,7 +173,7 @@ class Tracker:
         self.context = collect_context(meters)
         if self._dist is not None:
             self.context["distributed"] = distributed.context(self._dist)
-        self._started_at = _utc_now()
+        self._started_at = utc_now()
         now = self._clock()
         with self._lock:
             now = self._poll.baseline(now)
@@ -257,8 +212,7 @@ class Tracker:
         ``status`` is the run's end: ``"finished"``, ``"interrupted"`` (Ctrl-C, a signal)
         or ``"failed"`` (an error); ``with`` picks it from the exception that left the block.
         """
-        if status not in RUN_STATUSES[:3]:
-            raise LpmError(f"status must be one of {', '.join(RUN_STATUSES[:3])}, not {status!r}")
+        check_end_status(status)
         if self._final is not None:
             return self._final
         if not self._running:
@@ -309,100 +263,9 @@ class Tracker:
 
         return decorate(func) if func is not None else decorate
 
-    # ------------------------------------------------------------------ windows and steps
-    @contextlib.contextmanager
-    def window(self, name: str) -> Iterator[Tracker]:
-        """A named phase (``with t.window("train"):``); names may repeat."""
-        self.start_window(name)
-        try:
-            yield self
-        finally:
-            self.end_window(name)
-
-    def start_window(self, name: str) -> None:
-        """Open a window (prefer ``with t.window(name)``)."""
-        if not isinstance(name, str) or not name or name == ALL_STEPS:
-            raise LpmError(f"a window needs a non-empty name other than {ALL_STEPS!r}")
-        if not self._running:
-            raise LpmError("start the Tracker before opening a window (`with Tracker() as t:`)")
-        if self.cuda_sync:
-            _maybe_cuda_sync()
-
-        def open_window() -> None:  # runs right after the edge reading, under the lock
-            self._acc.open_window(name, self._t_last, _utc_now())
-
-        self._sample(then=open_window)
-
-    def end_window(self, name: str) -> None:
-        """Close the most recent open window of this name and record it."""
-        if self.cuda_sync:
-            _maybe_cuda_sync()
-        with self._lock:
-            if not self._acc.is_open(name):
-                raise LpmError(f"no open window named {name!r}; open it with t.window({name!r})")
-
-        def close_window() -> dict | None:  # runs right after the edge reading, under the lock
-            closed = self._acc.close_window(name, self._t_last, self._poll.provenance())
-            if closed is None:  # closed meanwhile by another thread
-                return None
-            w, duration, prov = closed
-            return lines.window_line(w, self._t0, duration, prov, self._totals())
-
-        line = self._sample(then=close_window)
-        if line is not None:
-            self._log.write(line)
-
-    def epoch_start(self) -> None:
-        """Carbontracker-style: open a window named "epoch"."""
-        self.start_window("epoch")
-
-    def epoch_end(self) -> None:
-        """Carbontracker-style: close the window named "epoch"."""
-        self.end_window("epoch")
-
-    def step(self) -> None:
-        """Mark one iteration / sample / denoising step as done."""
-        now = self._clock()
-        with self._lock:
-            self._acc.step(now)
-
     # ------------------------------------------------------------------ results
-    def step_stats(self, window: str | None = None, warmup_steps: int | None = None) -> StepStats:
-        """Per-step duration and power, mean ± std, for one window name (None: all steps).
-
-        ``warmup_steps`` None uses the Tracker's. Under torch.distributed, after the run,
-        power is that of the whole job (summed over ranks) for any ``warmup_steps``: each
-        rank's statistics are gathered at the end in a form that any warm-up can be taken
-        out of afterwards.
-        """
-        warm = self.warmup_steps if warmup_steps is None else warmup_steps
-        if isinstance(warm, bool) or not isinstance(warm, int) or warm < 0:
-            raise LpmError(f"warmup_steps must be a whole number >= 0, not {warmup_steps!r}")
-        if self._ranks is not None:
-            merged = self._ranks.step_stats(window, warm, self._poll.provenance())
-            if merged is not None:
-                return merged
-        with self._lock:
-            return self._acc.step_stats(window, warm, self._poll.provenance())
-
-    def window_stats(self, name: str, *, skip: int = 0) -> WindowStats:
-        """Mean ± std of duration, energy and steps over the closed occurrences of a window.
-
-        One observation per occurrence (``with t.window(name)`` once per batch gives
-        per-batch statistics); the first ``skip`` occurrences (a warm-up) are left out.
-        LpmError when the window never closed or nothing is left after ``skip``. Under
-        torch.distributed, after the run, energy is that of the whole job (summed over
-        ranks) and durations are the mean over ranks.
-        """
-        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
-            raise LpmError(f"skip must be a whole number >= 0, not {skip!r}")
-        if self._ranks is not None:
-            merged = self._ranks.window_stats(name, skip)
-            if merged is not None:
-                return merged
-        with self._lock:
-            return self._acc.window_stats(name, skip)
-
+    # window(), start_window(), end_window(), epoch_*(), step(): see TrackerWindows;
+    # step_stats(), window_stats(): see TrackerResults
     def live(self) -> LiveSnapshot:
         """The run as of the last completed meter reading: never reads a meter, never waits.
 
@@ -507,69 +370,3 @@ class Tracker:
     ) -> None:
         """Record a meter problem in the run and log it once (per ``key``)."""
         self._log.fault(message, self._t_last - self._t0, once, key, log_it)
-
-    def _build_summary(self, *, status: str) -> RunSummary:
-        end = self._t_end if self._t_end is not None else self._t_last
-        duration = max(end - self._t0, 0.0)
-        devices = self._poll.devices
-        fallback = self._poll.provenance()
-        return self._make_summary(
-            summaries.components(devices, duration),
-            duration,
-            self._acc.windows_summary({d.key: d.kind for d in devices}, fallback),
-            self._acc.steps,
-            self._acc.step_stats_dicts(self.warmup_steps, fallback),
-            status,
-        )
-
-    def _make_summary(
-        self,
-        components: list[ComponentEnergy],
-        duration: float,
-        windows: dict,
-        steps: int,
-        step_stats: dict,
-        status: str,
-    ) -> RunSummary:
-        return summaries.run_summary(
-            run_id=self.run_id,
-            components=components,
-            duration_s=duration,
-            windows=windows,
-            steps=steps,
-            step_stats=step_stats,
-            complete=status == "finished",
-            status=status,
-            pue=self.pue,
-            intensity=self._intensity,
-            context=self.context,
-            started_at=self._started_at,
-            path=str(self.record_path) if self.record_path else None,
-            faults=self._log.faults(),
-        )
-
-    def _gather(self, local: RunSummary) -> RunSummary:
-        """Merge every rank's devices (once per device id) and windows (a collective)."""
-        assert self._dist is not None
-        try:
-            everyone = distributed.gather(distributed.rank_payload(self._dist, local, self._acc))
-        except Exception as exc:
-            self._fault(f"gathering ranks failed ({exc}); this record holds rank-local totals")
-            return local
-        if not everyone:
-            return local
-        merged = self._ranks = distributed.merge_ranks(everyone, self._dist.rank)
-        step_stats = {}
-        for name in dict.fromkeys(n for g in merged.groups for n in g):
-            with contextlib.suppress(LpmError):
-                step_stats[name] = self.step_stats(None if name == ALL_STEPS else name).to_dict()
-        self.context["distributed"]["ranks"] = merged.ranks
-        self._log.extend(merged.faults)
-        return self._make_summary(
-            merged.components,
-            merged.duration_s,
-            merged.windows,
-            local.steps,
-            step_stats,
-            local.status,
-        )
