@@ -6,113 +6,47 @@ most recent year with data wins; within one year the sources rank as
 ``source=`` and ``basis=`` filter before that choice, so ``source="paper2024"`` reproduces
 the paper's Table 1 exactly. Month look-ups (``"YYYY-MM"``) use the monthly table, and an
 ``hour`` (UTC) adds the month × hour-of-day profile; both prefer the lifecycle basis.
-Over 400 lines because it holds one thing: the packaged intensity table and its look-ups.
+
+This module holds the look-ups (:class:`IntensityDatabase`); the value and its period
+arguments are in :mod:`~lpm.carbon.intensity_value`, the reading of the packaged CSV tables
+in :mod:`~lpm.carbon.intensity_tables`. Their names stay importable from here.
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
 import functools
-import io
-import logging
-import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
-from importlib import resources
+from dataclasses import replace
 
+from lpm.carbon.intensity_tables import (
+    ANNUAL_TABLE,
+    HOURLY_TABLE,
+    MONTHLY_TABLE,
+    drop_mislabelled,
+    read_table,
+)
+from lpm.carbon.intensity_value import BASES, Intensity, check_hour, parse_month
 from lpm.carbon.regions import COUNTRIES, EXTRA_ALIASES, fold
 from lpm.errors import LpmError
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "BASES",
+    "BASIS_PRECEDENCE",
+    "MONTHLY_SOURCE",
+    "SOURCE_PRECEDENCE",
+    "Intensity",
+    "IntensityDatabase",
+    "check_hour",
+    "parse_month",
+]
 
-BASES = ("direct", "lifecycle")
 # Annual sources, best first, for one region and year when the caller names no source.
 SOURCE_PRECEDENCE = ("electricitymaps", "ember", "eea", "paper2024")
 # Within one source/year (monthly and hourly tables) the basis preferred without basis=.
 BASIS_PRECEDENCE = ("lifecycle", "direct")
 MONTHLY_SOURCE = "electricitymaps_hourly"
-
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-@dataclass(frozen=True)
-class Intensity:
-    """A grid carbon intensity in g CO2e per kWh and where it comes from."""
-
-    region: str
-    name: str
-    g_per_kwh: float
-    source: str
-    year: int
-    month: int | None = None
-    hour: int | None = None
-    basis: str = "lifecycle"
-
-    def __post_init__(self) -> None:
-        if self.basis not in BASES:
-            raise LpmError(f"basis must be one of {', '.join(BASES)}, not {self.basis!r}.")
-        if not math.isfinite(self.g_per_kwh) or self.g_per_kwh < 0:
-            raise LpmError(
-                f"carbon intensity must be a finite number >= 0 g/kWh, not {self.g_per_kwh}."
-            )
-
-    @property
-    def period(self) -> str:
-        """The time the value describes: ``2022``, ``2022-12`` or ``2022-12 13:00 UTC``."""
-        text = str(self.year)
-        if self.month is not None:
-            text += f"-{self.month:02d}"
-        if self.hour is not None:
-            text += f" {self.hour:02d}:00 UTC"
-        return text
-
-    def describe(self) -> str:
-        """One line of provenance, e.g. ``DE 2022 (paper2024, direct)``."""
-        return f"{self.region} {self.period} ({self.source}, {self.basis})"
-
-    def to_dict(self) -> dict:
-        """JSON-ready dict of all fields."""
-        return asdict(self)
-
-
-def _read_csv(filename: str) -> list[dict[str, str]]:
-    text = resources.files("lpm.carbon").joinpath("data", filename).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def _parse_rows(records: Iterable[dict[str, str]]) -> list[Intensity]:
-    """The table's rows as intensities, each named as in its table (see ``_intensity``)."""
-    rows = []
-    for rec in records:
-        rows.append(
-            Intensity(
-                region=rec["region"],
-                name=rec.get("name", "") or "",
-                year=int(rec["year"]),
-                g_per_kwh=float(rec["g_co2e_per_kwh"]),
-                basis=rec["basis"],
-                source=rec["source"],
-                month=int(rec["month"]) if rec.get("month") else None,
-                hour=int(rec["hour_utc"]) if rec.get("hour_utc") else None,
-            )
-        )
-    return rows
-
-
-def _drop_mislabelled(rows: list[Intensity]) -> list[Intensity]:
-    """Drop rows whose name column names a different country than their code."""
-    country_of_name = {fold(name): code for code, (_a3, name) in COUNTRIES.items()}
-    kept = []
-    for row in rows:
-        owner = country_of_name.get(fold(row.name)) if row.name else None
-        if owner is not None and owner != row.region:
-            log.debug("dropping mislabelled row %s (name %r belongs to %s)", row, row.name, owner)
-            continue
-        kept.append(row)
-    return kept
 
 
 def _source_rank(source: str) -> int:
@@ -130,24 +64,6 @@ def _join(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def parse_month(month: str) -> tuple[int, int]:
-    """``"2022-03"`` -> ``(2022, 3)``; LpmError for anything else."""
-    match = _MONTH_RE.match(str(month).strip())
-    if not match:
-        raise LpmError(f"month must look like YYYY-MM (e.g. 2022-12), not {month!r}.")
-    year, mon = int(match.group(1)), int(match.group(2))
-    if not 1 <= mon <= 12:
-        raise LpmError(f"month {month!r} is out of range; use a month from 01 to 12.")
-    return year, mon
-
-
-def check_hour(hour: int) -> int:
-    """Return ``hour`` if it is a UTC hour of day (0-23); LpmError otherwise."""
-    if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
-        raise LpmError(f"hour must be a whole UTC hour from 0 to 23, not {hour!r}.")
-    return hour
-
-
 class IntensityDatabase:
     """Annual, monthly and hourly-profile carbon intensities with region aliases."""
 
@@ -157,7 +73,7 @@ class IntensityDatabase:
         self._annual: dict[str, list[Intensity]] = defaultdict(list)
         self._monthly: dict[str, list[Intensity]] = defaultdict(list)
         self._hourly: dict[tuple[str, int, int, str, int], Intensity] = {}
-        for row in _drop_mislabelled(annual):
+        for row in drop_mislabelled(annual):
             self._annual[row.region].append(row)
         for row in monthly:
             self._monthly[row.region].append(row)
@@ -176,11 +92,7 @@ class IntensityDatabase:
     @classmethod
     def from_package_data(cls) -> IntensityDatabase:
         """Read the packaged CSV tables anew."""
-        return cls(
-            _parse_rows(_read_csv("carbon_intensity_annual.csv")),
-            _parse_rows(_read_csv("carbon_intensity_monthly.csv")),
-            _parse_rows(_read_csv("carbon_intensity_hourly_profile.csv")),
-        )
+        return cls(read_table(ANNUAL_TABLE), read_table(MONTHLY_TABLE), read_table(HOURLY_TABLE))
 
     def _display_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
