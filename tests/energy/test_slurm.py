@@ -388,3 +388,21 @@ def test_no_value_of_any_variable_raises() -> None:
             job.to_dict()
             job.gpu_select()
             assert job.job_id is None or job.job_id.isascii()
+
+
+def test_a_tracker_reads_the_job_from_the_environment_once(monkeypatch, tmp_path) -> None:
+    calls = []
+    real = SlurmJob.from_env.__func__
+
+    def counting(cls, environ=None):
+        calls.append(1)
+        return real(cls, environ)
+
+    monkeypatch.setattr(SlurmJob, "from_env", classmethod(counting))
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.setenv("SLURM_STEP_ID", "0")
+    with Tracker([SimulatedMeter(kind="cpu", watts=5.0)], interval_s=0.01, log_dir=tmp_path) as t:
+        for _ in range(3):
+            t.step()
+    assert len(calls) == 1
+    assert t.context["slurm"]["job_id"] == "77"

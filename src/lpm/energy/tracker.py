@@ -40,6 +40,7 @@ from lpm.energy.detect import run_meters
 from lpm.energy.polling import Poller
 from lpm.energy.reading import Meter
 from lpm.energy.results import LiveSnapshot, RunSummary
+from lpm.energy.slurm import SlurmJob
 
 # MAX_*, check_run_name, exit_status are re-exported: lpm.energy.tracker.<name> keeps working
 from lpm.energy.tracker_checks import (
@@ -166,11 +167,12 @@ class Tracker(TrackerWindows, TrackerResults):
         self._dist = distributed.join(self.run_id, self._distributed_mode)
         if self._dist is not None:
             self.run_id = self._dist.run_id
-        meters, notices = run_meters(self._given_meters, self.cpu_scope, self._dist)
+        job = SlurmJob.from_env()  # read once per Tracker, never per reading
+        meters, notices = run_meters(self._given_meters, self.cpu_scope, self._dist, slurm=job)
         self._poll.setup(meters, self._dist.rank if self._dist is not None else None)
         for n in notices:  # e.g. RAPL not readable: logged once and kept in the run
             self._fault(n)
-        self.context = collect_context(meters)
+        self.context = collect_context(meters, slurm=job)
         if self._dist is not None:
             self.context["distributed"] = distributed.context(self._dist)
         self._started_at = utc_now()
