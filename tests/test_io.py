@@ -13,6 +13,7 @@ from lpm.io import (
     atomic_write_bytes,
     atomic_write_text,
     load_yaml,
+    read_jsonl_objects,
     write_line,
 )
 
@@ -81,3 +82,11 @@ def test_yaml_that_cannot_be_read_is_one_line(
         path.write_bytes(content)
     with pytest.raises(LpmError, match=words):
         load_yaml(path, what="study spec")
+
+
+def test_jsonl_objects_leave_damaged_and_foreign_lines_out(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.jsonl"
+    assert read_jsonl_objects(path) == []
+    path.write_bytes(b'{"id": "1"}\n[1]\nnot json\n{"id": 2}\n\xff\xfe\n{"id": "3", "x": 1}\n{"id"')
+    assert read_jsonl_objects(path, key="id") == [{"id": "1"}, {"id": "3", "x": 1}]
+    assert len(read_jsonl_objects(path)) == 3

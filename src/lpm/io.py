@@ -9,7 +9,8 @@ package may use it:
 - :func:`append_jsonl` appends lines, each written by :func:`write_line` (flushed and
   fsynced), after :func:`repair_jsonl_tail` cut a torn last line (one without its
   newline: a kill -9);
-- :func:`load_yaml` reads a YAML file; every failure is one LpmError line.
+- :func:`load_yaml` reads a YAML file; every failure is one LpmError line;
+- :func:`read_jsonl_objects` the JSON objects of a JSON Lines file, damaged lines left out.
 """
 
 from __future__ import annotations
@@ -166,3 +167,25 @@ def load_yaml(
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise LpmError(f"{name} is not valid YAML{where}; {fix}") from None
+
+
+def read_jsonl_objects(path: str | Path, *, key: str | None = None) -> list[dict[str, Any]]:
+    """The JSON objects, one per line, of `path` ([] when it does not exist).
+
+    A line that is not JSON, not an object, or (with `key`) has no string `key` is left out:
+    for side files lpm writes itself, where a torn or foreign line must not stop the reader.
+    """
+    import json
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict) and (key is None or isinstance(item.get(key), str)):
+            out.append(item)
+    return out

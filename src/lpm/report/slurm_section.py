@@ -8,11 +8,11 @@ such file and no section (empty string).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lpm.io import read_jsonl_objects
 from lpm.report.html import esc, num, prov_mark, table
 from lpm.results import ScenarioRecord
 
@@ -22,18 +22,7 @@ HEADING = "<h2 id='slurm'>Slurm's accounting beside lpm's</h2>"
 
 def read_acct(study_dir: Path) -> list[dict[str, Any]]:
     """The jobs in DIR/slurm_acct.jsonl (a missing file or a bad line: left out)."""
-    path = Path(study_dir) / ACCT_NAME
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(item, dict) and isinstance(item.get("job_id"), str):
-            out.append(item)
-    return out
+    return read_jsonl_objects(Path(study_dir) / ACCT_NAME, key="job_id")
 
 
 def lpm_energy_j(records: Sequence[ScenarioRecord]) -> float | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
-from lpm.io import append_jsonl
+from lpm.io import append_jsonl, read_jsonl_objects
 from lpm.study.slurm_spec import SlurmSettings, sbatch_key, slurm_minutes
 from lpm.study.spec import StudyRun
 
@@ -136,15 +136,4 @@ def note_submission(folder: Path, slurm_job_id: str, lpm_job: str, scenario_ids:
 
 def submissions(folder: Path) -> list[dict[str, Any]]:
     """Every line of ``FOLDER/jobs.jsonl`` (none: [])."""
-    path = folder / JOBS_NAME
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(item, dict) and isinstance(item.get("slurm_job_id"), str):
-            out.append(item)
-    return out
+    return read_jsonl_objects(folder / JOBS_NAME, key="slurm_job_id")
