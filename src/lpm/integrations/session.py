@@ -133,6 +133,7 @@ class EnergySession:
         self._edges: dict[str, tuple[float, float]] = {}  # window -> (duration, energy) at open
         self._last_power: float | None = None
         self._noted_steps: int | None = None
+        self._rank = 0
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -150,7 +151,7 @@ class EnergySession:
         self._last_power = None
         self._noted_steps = None
         self._edges.clear()
-        rank = global_rank() if rank is None else rank
+        rank = self._rank = global_rank() if rank is None else rank
         if self._given is not None:
             self.tracker = self._given
             self.tracker.live()  # LpmError if the user's Tracker was never started
@@ -268,6 +269,8 @@ class EnergySession:
         p, t = self.prediction, self.tracker
         if p is None or t is None or p.measured_steps == self._noted_steps:
             return
+        if self._rank != 0 and self._world_size() > 1:
+            return  # the job's prediction, the same on every rank: noted once, by rank 0
         self._noted_steps = p.measured_steps
         t.note(self.describe_prediction())
 
@@ -295,7 +298,10 @@ class EnergySession:
         """energy_kwh, power_w, co2e_kg (and predicted_kwh, predicted_kwh_std when known).
 
         From the last completed meter reading (never reads a meter). ``power_w`` is the
-        mean IT power of the last closed window (the run's mean before any closed).
+        mean IT power of the last closed window (the run's mean before any closed). Under
+        torch.distributed, during the run, the numbers are this rank's meters' (the host's
+        CPU counts on one rank per host); after it, the job's on every rank (power: the
+        job's mean over the run).
         """
         if self.tracker is None:
             return {}
@@ -307,9 +313,12 @@ class EnergySession:
             kwh = snap.it_energy_j / J_PER_KWH
             fp = footprint(kwh, pue=self.tracker.pue, region=self.tracker.region)
             co2, power = fp.co2e_kg, snap.it_power_w
+        last = self._last_power
+        if self.summary is not None and self._world_size() > 1:
+            last = None  # the job's, not this rank's last window
         out = {
             "energy_kwh": kwh,
-            "power_w": self._last_power if self._last_power is not None else power,
+            "power_w": last if last is not None else power,
             "co2e_kg": co2,
         }
         if self.prediction is not None:
