@@ -258,3 +258,15 @@ def test_no_tradeoff_reaches_the_runner_and_the_line_is_printed(
     code, out, _ = run_main(argv, capsys)
     assert code == 0 and seen["tradeoff"] is (not flag) and seen["quality"] is True
     assert ("tradeoff: recommended run/ddim-50-b1" in out) is (not flag)
+
+
+def test_a_local_study_too_large_for_this_machine_is_refused_before_it_starts(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import lpm.ldm.world
+
+    monkeypatch.setattr(lpm.ldm.world, "available_bytes", lambda device: 100 * 2**20)
+    out = tmp_path / "study"
+    line = _one_line_error(["study", "--preset", "quick", "--out", str(out), "--dry-run"], capsys)
+    assert "of RAM is free here" in line and "--executor slurm" in line
+    assert not out.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lpm.errors import LpmError
@@ -55,3 +57,35 @@ def test_presets_pass_every_check_with_the_real_models(name: str) -> None:
     from lpm.study.presets import preset_spec
 
     check_spec(preset_spec(name))  # sizes divide lpm.ldm's downsampling, regions exist
+
+
+def test_a_scenario_too_large_for_this_machine_is_refused_before_the_study() -> None:
+    from lpm.study.checks import check_memory
+
+    spec = spec_from_dict({"dims": [2, 3], "image_sizes": {"2d": [32], "3d": [32, 64]}})
+    check_memory(spec, device="cpu", available=64 * 2**30)  # fits in 64 GiB
+    with pytest.raises(LpmError) as info:
+        check_memory(spec, device="cpu", available=300 * 2**20)  # 300 MiB
+    message = str(info.value)
+    assert "needs about" in message and "0.3 GiB of RAM is free" in message
+    assert "--executor slurm" in message
+
+
+def test_processes_of_one_run_share_the_hosts_ram() -> None:
+    from lpm.ldm import TrainConfig
+    from lpm.ldm.memory import estimate
+    from lpm.study.checks import check_memory
+    from lpm.study.grid import jobs
+    from lpm.study.measure import train_settings
+
+    spec = spec_from_dict(
+        {"dims": [2], "image_sizes": {"2d": [64]}, "model_sizes": ["small"], "processes": [1, 2]}
+    )
+    need = max(
+        estimate(TrainConfig(**train_settings(j, spec, Path("/x"))), "cpu").bytes
+        for j in jobs(spec)
+        if j.processes == 1
+    )
+    check_memory(spec, device="cpu", available=2 * need + 1)
+    with pytest.raises(LpmError, match="p2"):
+        check_memory(spec, device="cpu", available=int(1.5 * need))

@@ -195,7 +195,7 @@ def study(
     **flags: Any,
 ) -> None:
     """Run a footprint study: measure each scenario, predict the targets, build the report."""
-    from lpm.study.checks import check_spec
+    from lpm.study.checks import check_memory, check_spec
     from lpm.study.executors import make_executor
     from lpm.study.grid import jobs, scenarios
     from lpm.study.runner import run_study
@@ -205,6 +205,8 @@ def study(
     run = run_from_flags(given(flags))
     options = slurm_options(spec.slurm, run)
     check_spec(spec)
+    if run.executor == "local":  # here, so this machine's memory is the one that counts
+        check_memory(spec)
     if out is not None:  # also for --dry-run: every check that needs no work runs first
         from lpm.ldm.outputs import check_writable
 

@@ -197,3 +197,36 @@ def check_spec(spec: StudySpec, *, multiple: MultipleFn | None = None) -> None:
     check_samplers(spec)
     check_quality(spec, multiple)
     check_tradeoff(spec, multiple)
+
+
+def check_memory(
+    spec: StudySpec, *, device: str | None = None, available: int | None = None
+) -> None:
+    """Every measured training run fits in this machine's memory (lpm.ldm.memory).
+
+    For studies that run here (``--executor local``): a scenario too large is refused
+    before the first one starts, not hours later when its turn comes. Processes of one
+    run share the host's RAM on a CPU, so their estimates add up there; on GPUs each
+    process has a device of its own.
+    """
+    from lpm.ldm import TrainConfig
+    from lpm.ldm.memory import estimate, gib
+    from lpm.ldm.world import available_bytes, run_device
+    from lpm.study.grid import jobs
+    from lpm.study.measure import train_settings
+
+    device = device or run_device()
+    room = available_bytes(device) if available is None else available
+    for job in jobs(spec):
+        cfg = TrainConfig(**train_settings(job, spec, Path("/nonexistent/lpm-check")))
+        e = estimate(cfg, device)
+        if e is None:
+            continue
+        need = e.bytes * (job.processes if e.device == "cpu" else 1)
+        if need > room:
+            raise LpmError(
+                f"spec: scenario {job.job_id} needs about {gib(need)} to train but "
+                f"{gib(room)} of {'RAM' if e.device == 'cpu' else device} is free here; "
+                "remove it from the spec, lower batch_size, or run the study on a larger "
+                "machine (--executor slurm)"
+            )

@@ -69,15 +69,10 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecor
         torch.set_num_threads(before)
 
 
-def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
-    from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
-
-    started = time.monotonic()
-    # A job killed half-way is measured again from scratch, never resumed.
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True, exist_ok=True)
+def train_settings(job: Job, spec: StudySpec, work_dir: Path) -> dict[str, Any]:
+    """The TrainConfig fields of JOB's measured training run (in WORK_DIR/train)."""
     m = spec.measure
-    train_cfg: dict[str, Any] = {
+    return {
         "dims": job.dims,
         "size": tuple(job.size),
         "model": job.model,
@@ -96,6 +91,17 @@ def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
         "validation_samples": 0,
         "progress": False,
     }
+
+
+def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
+    from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
+
+    started = time.monotonic()
+    # A job killed half-way is measured again from scratch, never resumed.
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    m = spec.measure
+    train_cfg = train_settings(job, spec, work_dir)
     if job.processes > 1:
         from lpm.study.ddp import train_distributed
 
