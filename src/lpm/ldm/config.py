@@ -282,7 +282,8 @@ def validated(config_cls: type[BaseModel], /, **values: Any) -> Any:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "config"
         msg = first.get("msg", "invalid value").removeprefix("Value error, ")
-        raise LpmError(f"invalid {field}: {msg}.") from None
+        flag = f" (--{field.replace('_', '-')})" if field in config_cls.model_fields else ""
+        raise LpmError(f"invalid {field}{flag}: {msg}.") from None
 
 
 __all__ = [
