@@ -1,0 +1,62 @@
+"""One rank of a 2-process transformers.Trainer run on CPU (gloo), launched like torchrun does.
+
+argv: log_dir out_json. The environment carries MASTER_ADDR/PORT, WORLD_SIZE, RANK and
+LOCAL_RANK, which accelerate reads to join the job (env://, gloo on CPU). The model is a
+tiny GPT-2 built from a config: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+
+from lpm.integrations.huggingface import EnergyCallback
+
+
+def main() -> None:
+    log_dir, out = sys.argv[1], sys.argv[2]
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(
+        GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=64, n_positions=16)
+    )
+    data = [
+        {"input_ids": torch.randint(0, 64, (8,)), "labels": torch.randint(0, 64, (8,))}
+        for _ in range(16)
+    ]
+    args = TrainingArguments(
+        output_dir=os.path.join(log_dir, "..", "out"),
+        max_steps=6,
+        per_device_train_batch_size=2,
+        per_device_eval_batch_size=4,
+        eval_strategy="steps",
+        eval_steps=3,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        ddp_backend="gloo",
+        disable_tqdm=True,
+    )
+    callback = EnergyCallback(log_dir=log_dir, run_name="ddp", warmup_steps=1)
+    trainer = Trainer(
+        model=model, args=args, train_dataset=data, eval_dataset=data[:8], callbacks=[callback]
+    )
+    trainer.train()
+    s = callback.summary
+    result = {
+        "rank": args.process_index,
+        "world_size": args.world_size,
+        "record": str(callback.record_path) if callback.record_path else None,
+        "it_energy_kwh": s.it_energy_kwh,
+        "prediction": callback.session.prediction.to_dict(),
+        "metrics": callback.session.metrics(),
+    }
+    with open(f"{out}.{os.environ['RANK']}", "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()
