@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +15,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lpm.energy import read_run, read_windows
 from lpm.integrations.lightning import callback_class
+from tests.integrations.ddp_launch import launch
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker_lightning.py")
 
 
@@ -123,56 +118,9 @@ def test_the_trainers_loggers_get_the_numbers(tmp_path) -> None:
     assert callback.record_path is None  # no log_dir: measured, not recorded
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_FOREIGN = ("SLURM_", "TORCHELASTIC_", "PL_", "WANDB_", "MLFLOW_", "GROUP_RANK", "LOCAL_WORLD")
-
-
-def _launch(tmp_path: Path, out: Path) -> list[tuple[int, str]]:
-    """Two ranks as torchrun would start them; each one's exit code and output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
-    base = {
-        **env,
-        "PYTHONPATH": str(ROOT),
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(_free_port()),
-        "WORLD_SIZE": "2",
-        "NODE_RANK": "0",
-        "OMP_NUM_THREADS": "1",
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(tmp_path / "energy"), str(out)],
-            env={**base, "RANK": str(r), "LOCAL_RANK": str(r)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for r in range(2)
-    ]
-    results = []
-    for p in procs:
-        text, _ = p.communicate(timeout=180)
-        results.append((p.returncode, text))
-    return results
-
-
 @pytest.mark.slow
 def test_ddp_two_gloo_ranks_one_record_host_counted_once(tmp_path) -> None:
-    out = tmp_path / "result"
-    results = _launch(tmp_path, out)
-    if any(code and "address already in use" in text.lower() for code, text in results):
-        for f in (tmp_path / "energy").glob("*.jsonl"):  # the port was taken meanwhile: again
-            f.unlink()
-        results = _launch(tmp_path, out)
-    for code, text in results:
-        assert code == 0, text[-3000:]
-    r0 = json.loads(Path(f"{out}.0").read_text())
-    r1 = json.loads(Path(f"{out}.1").read_text())
+    r0, r1 = launch(WORKER, tmp_path / "energy", tmp_path / "result")
 
     records = sorted((tmp_path / "energy").glob("*.jsonl"))
     assert [p.name for p in records] == [Path(r0["record"]).name]  # one record, rank 0's
