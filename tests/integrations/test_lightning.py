@@ -133,6 +133,8 @@ def test_ddp_two_gloo_ranks_one_record_host_counted_once(tmp_path) -> None:
     # 32 samples over 2 ranks, batches of 4: 4 per rank per epoch, 2 epochs
     assert run.windows["train"]["count"] == 2 and run.steps == 8
     assert run.context["integration"]["prediction"]["n"] == 8
+    notes = [f for f in run.faults if "predicted whole run" in f]
+    assert len(notes) == 1  # noted by rank 0 only
     # every rank gets the job's numbers
     assert r1["it_energy_kwh"] == pytest.approx(r0["it_energy_kwh"])
     assert r1["prediction"]["energy_kwh_mean"] == pytest.approx(r0["prediction"]["energy_kwh_mean"])
