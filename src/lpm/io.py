@@ -10,7 +10,8 @@ package may use it:
   fsynced), after :func:`repair_jsonl_tail` cut a torn last line (one without its
   newline: a kill -9);
 - :func:`load_yaml` reads a YAML file; every failure is one LpmError line;
-- :func:`read_jsonl_objects` the JSON objects of a JSON Lines file, damaged lines left out.
+- :func:`read_jsonl_objects` the JSON objects of a JSON Lines file, damaged lines left out;
+  :func:`read_json_object` one JSON object of a small side file ({} when unreadable).
 """
 
 from __future__ import annotations
@@ -189,3 +190,17 @@ def read_jsonl_objects(path: str | Path, *, key: str | None = None) -> list[dict
         if isinstance(item, dict) and (key is None or isinstance(item.get(key), str)):
             out.append(item)
     return out
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """The JSON object in `path`; {} when it is missing, unreadable, not JSON or not an object.
+
+    For side files lpm reads to decide something (a run's config.json), never to report.
+    """
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

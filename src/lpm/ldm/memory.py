@@ -31,7 +31,6 @@ estimate is the larger of the two stages'.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.io import read_json_object
 from lpm.ldm.parameters import (
     PERCEPTUAL_PARAMETERS,
     UNET_BODY,
@@ -161,17 +161,9 @@ def autoencoder_estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate:
     return MemoryEstimate(parts=parts, device=dev, stage="autoencoder")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _autoencoder_settings(folder: Path) -> dict[str, Any]:
     """An autoencoder run's settings (its config.json), defaults where it has none."""
-    saved = _read_json(folder / "config.json")
+    saved = read_json_object(folder / "config.json")
     return {
         "channels": int(saved.get("channels", 64)),
         "downsample": int(saved.get("downsample", 4)),
@@ -265,7 +257,7 @@ def train_estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate:
 def sample_estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate | None:
     """Sampling from a trained run (its config.json); None when the run does not say."""
     run = Path(cfg.run)
-    saved = _read_json(run / "config.json")
+    saved = read_json_object(run / "config.json")
     try:
         dims, model = int(saved["dims"]), str(saved["model"])
         size = [int(n) for n in saved["size"]]

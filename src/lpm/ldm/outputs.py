@@ -10,13 +10,13 @@ Reads nothing but file names and small JSON files: no torch.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from lpm.errors import LpmError
+from lpm.io import read_json_object
 
 AUTOENCODER = "autoencoder"
 DIFFUSION = "diffusion"
@@ -36,14 +36,6 @@ SAMPLE_PATTERNS: tuple[str, ...] = (
     "quality.json",
     "quality.html",
 )
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _kind_of_settings(data: dict[str, Any]) -> str | None:
@@ -77,7 +69,11 @@ def run_kinds(folder: str | Path) -> set[str]:
     if (folder / "autoencoder.pt").exists():
         kinds.add(AUTOENCODER)
     for name in ("config.json", "summary.json"):
-        kind = _kind_of_settings(_json(folder / name)) if (folder / name).is_file() else None
+        kind = (
+            _kind_of_settings(read_json_object(folder / name))
+            if (folder / name).is_file()
+            else None
+        )
         if kind is not None:
             kinds.add(kind)
     for record in folder.glob("*.jsonl"):
