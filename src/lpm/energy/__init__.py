@@ -10,6 +10,7 @@ from lpm.energy.detect import Detection, HardwareItem, detect, detect_meters
 from lpm.energy.estimated import EstimatedCpuMeter, EstimatedDramMeter, cpu_power_model
 from lpm.energy.export import CODECARBON_COLUMNS, EXPORT_COLUMNS, export_codecarbon_csv
 from lpm.energy.nvml import NvmlMeter, NvmlUnavailable
+from lpm.energy.pooling import pool_step_stats
 from lpm.energy.predict import Prediction, predict, predict_synthesis
 from lpm.energy.rapl import RaplMeter, RaplPermissionError, RaplUnavailable, rapl_meters
 from lpm.energy.reading import Meter, MeterBase, Reading
@@ -45,6 +46,7 @@ __all__ = [
     "detect",
     "detect_meters",
     "export_codecarbon_csv",
+    "pool_step_stats",
     "predict",
     "predict_synthesis",
     "rapl_meters",

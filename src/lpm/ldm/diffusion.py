@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from lpm.energy.distributed import gather
 from lpm.errors import LpmError
 from lpm.ldm import checkpoint as ckpt
+from lpm.ldm import segments
 from lpm.ldm import stage as loop
 from lpm.ldm.config import TrainConfig
 from lpm.ldm.data import make_dataset
@@ -311,6 +312,8 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
                 first_batch=latents,
                 label=label,
                 is_main=rt.is_main,
+                distributed=rt.distributed,
+                earlier_segments=segments.earlier(state),
             )
         if rt.is_main:
             _save_model(out, cfg, s, unet_kwargs, ae_blob, latent_channels)
@@ -318,6 +321,9 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             with tracker.window("validate"):
                 _validate(out, cfg, rt)
     summary, measured = training_measurements(tracker, max(cfg.iterations - start, 0))
+    rows = segments.pool_measured(
+        measured, segments.earlier(state), start=start, end=max(cfg.iterations, start)
+    )
     result = TrainResult(
         out=out,
         **measured,
@@ -337,7 +343,7 @@ def _train(cfg: TrainConfig, rt: Runtime, ae_dir: Path, meters: Any) -> TrainRes
             "scale_factor": s.scale_factor,
             "cache_latents_mb": cfg.cache_latents_mb,
             "schedule": _schedule(cfg),
-            **loop.common_extra(summary, rt, start=start, cfg=cfg),
+            **loop.common_extra(summary, rt, start=start, cfg=cfg, segment_rows=rows),
             "footprint": summary.footprint.to_dict(),
             "autoencoder": str(ae_dir),
         },

@@ -9,12 +9,14 @@ checkpoint and write it in a "checkpoint" window, and write `summary.json` + `co
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from lpm.errors import LpmError
 from lpm.io import atomic_write_text
 from lpm.ldm import checkpoint as ckpt
+from lpm.ldm import segments
 from lpm.ldm.interrupted import Interrupted, training_interrupted
 from lpm.ldm.progress import LiveProgress
 from lpm.ldm.results import write_summary
@@ -116,11 +118,16 @@ def run_iterations(
     first_batch: Any,
     label: str,
     is_main: bool = True,
+    distributed: bool = False,
+    earlier_segments: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Iterations START..cfg.iterations: "train" windows, a checkpoint after each window.
 
     A window ends every cfg.checkpoint_every iterations and at the last; the checkpoint
     (out/checkpoints/last.pt, written atomically by the main process) is its own window.
+    It holds the run's segments (:mod:`lpm.ldm.segments`): EARLIER_SEGMENTS (those of the
+    checkpoint resumed from) and this process's, measured up to it (a collective when
+    DISTRIBUTED).
     A Ctrl-C raises :class:`~lpm.ldm.interrupted.Interrupted` (a KeyboardInterrupt) that
     names the iteration and the checkpoint to resume from.
     """
@@ -147,6 +154,8 @@ def run_iterations(
                             break
                 with tracker.window("checkpoint"):
                     snapshot = stage.state(it)
+                    mine = segments.at_checkpoint(tracker, start, it, distributed=distributed)
+                    snapshot[segments.KEY] = [*earlier_segments, mine]
                     if is_main:
                         stage.before_checkpoint()
                         ckpt.save_atomic(snapshot, path)
@@ -157,10 +166,18 @@ def run_iterations(
         raise training_interrupted(label, it, cfg.iterations, path, saved_at) from None
 
 
-def common_extra(summary: Any, rt: Runtime, *, start: int, cfg: StageConfig) -> dict[str, Any]:
-    """The `extra` fields every stage's result has."""
+def common_extra(
+    summary: Any,
+    rt: Runtime,
+    *,
+    start: int,
+    cfg: StageConfig,
+    segment_rows: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The `extra` fields every stage's result has (``segments``: the run's segments)."""
     return {
         "resumed_from": start,
+        "segments": segment_rows or [{"start": start, "end": cfg.iterations}],
         "total_iterations": cfg.iterations,
         "provenance_by_kind": provenance_by_kind(summary),
         "facility_energy_kwh": float(summary.facility_energy_kwh),
