@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from lpm.ldm import checkpoint as ckpt
@@ -44,3 +45,19 @@ def test_two_process_ddp_training(tmp_path: Path, ae2d: Path) -> None:
     assert len(list(out.glob("train-*-rank0.jsonl"))) == 1
     assert len(list(out.glob("train-*-rank1.jsonl"))) == 1
     assert proc.stdout.count("diffusion model trained") == 1  # one report, from rank 0
+
+    # The checkpoint holds the job's step statistics (power of both ranks), so that a run
+    # killed and resumed (by a preemption) pools both processes' steps.
+    (segment,) = last["segments"]
+    assert (segment["start"], segment["end"]) == (0, 3)
+    assert segment["step_stats"]["count"] == summary["step_stats"]["count"] == 3
+    assert segment["step_stats"]["power_w_mean"] == pytest.approx(
+        summary["step_stats"]["power_w_mean"], rel=0.05
+    )
+    resume = [x if x != "3" else "5" for x in cmd]  # go on to 5 iterations
+    proc = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = json.loads((out / "summary.json").read_text())
+    assert again["resumed_from"] == 3 and again["iterations"] == 2
+    assert [row["measured_steps"] for row in again["segments"]] == [3, 2]
+    assert again["step_stats"]["count"] == 5

@@ -141,7 +141,12 @@ def _number(value: Any) -> float | None:
 
 
 class TrainingPart(_WithProvenance):
-    """The measured training run and its prediction for ``targets.train_iterations``."""
+    """The measured training run and its prediction for ``targets.train_iterations``.
+
+    ``resumed_at`` lists the iterations at which the run went on in a new process after
+    a kill or preemption (empty: it ran in one); ``step_stats`` then pools every
+    process's measured steps and ``duration_s`` is the last process's.
+    """
 
     step_stats: StepStatsRecord
     flops_per_iteration: float | None
@@ -150,6 +155,7 @@ class TrainingPart(_WithProvenance):
     world_size: int = Field(ge=1)
     duration_s: float
     prediction: PredictionRecord
+    resumed_at: list[int] = Field(default_factory=list)
 
 
 class SynthesisPart(_WithProvenance):

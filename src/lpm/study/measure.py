@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from lpm.errors import LpmError
 from lpm.results import ScenarioRecord
 from lpm.study.grid import Job
 from lpm.study.records import build_records, synthesis_steps
+from lpm.study.resume import Progress
 from lpm.study.spec import StudySpec
 
 
@@ -57,6 +57,10 @@ def measure_job(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecor
     samples, each of exactly that many denoising steps (``measure.sample_steps``, where
     set, replaces the step count of a job that has only one; see
     :func:`lpm.study.records.synthesis_steps`).
+
+    A job killed mid-way and measured again with the same settings goes on where it
+    stopped (:mod:`lpm.study.resume`): training from its last checkpoint (every
+    ``measure.checkpoint_every`` iterations), the finished runs kept.
     """
     import torch
 
@@ -82,6 +86,7 @@ def train_settings(job: Job, spec: StudySpec, work_dir: Path) -> dict[str, Any]:
         "batch_size": spec.batch_size,
         "autoencoder": None,
         "autoencoder_iterations": m.autoencoder_iterations,
+        "checkpoint_every": m.checkpoint_every,
         "out": str(work_dir / "train"),
         "seed": spec.seed,
         "global_batch": spec.global_batch,
@@ -93,44 +98,61 @@ def train_settings(job: Job, spec: StudySpec, work_dir: Path) -> dict[str, Any]:
     }
 
 
+def _sample_settings(job: Job, spec: StudySpec, work_dir: Path, steps: int) -> dict[str, Any]:
+    """The SampleConfig fields of JOB's measured sampling run at STEPS steps per sample."""
+    m = spec.measure
+    return {
+        "run": str(work_dir / "train"),
+        "n": m.warmup_samples + m.samples,
+        "steps": steps,
+        "warmup_steps": m.warmup_samples * steps,
+        "sampler": job.sampler,
+        "batch_size": 1,
+        "out": str(work_dir / f"samples-{steps}"),
+        "seed": spec.seed,
+        "interval_s": m.interval_s,
+        "pue": spec.pue,
+        "region": spec.region,
+        "png": False,
+        "progress": False,
+        "replace": True,  # a sampling run a kill cut short is measured again whole
+    }
+
+
 def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
     from lpm.ldm import SampleConfig, TrainConfig, sample_ldm, train_ldm
 
     started = time.monotonic()
-    # A job killed half-way is measured again from scratch, never resumed.
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    m = spec.measure
     train_cfg = train_settings(job, spec, work_dir)
-    if job.processes > 1:
-        from lpm.study.ddp import train_distributed
+    step_counts = sorted(set(synthesis_steps(job, spec).values()), reverse=True)
+    plan = {
+        "job": job.job_id,
+        "processes": job.processes,
+        "train": train_cfg,
+        "sample": {str(n): _sample_settings(job, spec, work_dir, n) for n in step_counts},
+    }
+    progress = Progress(work_dir, plan)
+    progress.open()  # a killed measurement of this plan goes on; other settings start over
+    train = progress.done("train")
+    if train is None:
+        if job.processes > 1:
+            from lpm.study.ddp import train_distributed
 
-        threads = max(1, (spec.threads or os.cpu_count() or 1) // job.processes)
-        train = train_distributed(train_cfg, job.processes, work_dir / "ddp", threads=threads)
-    else:
-        train = train_ldm(TrainConfig(**train_cfg)).to_dict()
+            threads = max(1, (spec.threads or os.cpu_count() or 1) // job.processes)
+            result = train_distributed(train_cfg, job.processes, work_dir / "ddp", threads=threads)
+        else:
+            result = train_ldm(TrainConfig(**train_cfg)).to_dict()
+        train = progress.finish("train", result)
 
     samples: dict[int, dict[str, Any]] = {}
-    for steps in sorted(set(synthesis_steps(job, spec).values()), reverse=True):
-        sample_cfg = SampleConfig(
-            run=str(work_dir / "train"),
-            n=m.warmup_samples + m.samples,
-            steps=steps,
-            warmup_steps=m.warmup_samples * steps,
-            sampler=job.sampler,
-            batch_size=1,
-            out=str(work_dir / f"samples-{steps}"),
-            seed=spec.seed,
-            interval_s=m.interval_s,
-            pue=spec.pue,
-            region=spec.region,
-            png=False,
-            progress=False,
-            replace=True,  # the job is measured again from scratch
-        )
-        samples[steps] = sample_ldm(sample_cfg).to_dict()
-    _drop_bulk(work_dir)
-    return build_records(
+    for steps in step_counts:
+        part = f"sample-{steps}"
+        sample = progress.done(part)
+        if sample is None:
+            cfg = SampleConfig(**plan["sample"][str(steps)])
+            sample = progress.finish(part, sample_ldm(cfg).to_dict())
+        samples[steps] = sample
+    records = build_records(
         job,
         spec,
         train=train,
@@ -138,6 +160,9 @@ def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
         hardware=hardware_context((train.get("extra") or {}).get("run_record")),
         duration_s=time.monotonic() - started,
     )
+    _drop_bulk(work_dir)
+    progress.close()
+    return records
 
 
 BULK_SUFFIXES = (".pt", ".nii", ".gz", ".png")

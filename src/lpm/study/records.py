@@ -86,6 +86,13 @@ def _check_measured(job: Job, name: str, result: Mapping[str, Any], what: str) -
         )
 
 
+def resumed_at(train: Mapping[str, Any]) -> list[int]:
+    """The iterations at which a training run went on in a new process (lpm.ldm.segments)."""
+    extra = train.get("extra") or {}
+    rows = extra.get("segments") or train.get("segments") or []
+    return [int(row["start"]) for row in rows[1:] if isinstance(row, Mapping)]
+
+
 def training_part(job: Job, spec: StudySpec, train: Mapping[str, Any]) -> TrainingPart:
     """The training part of a record from ``TrainResult.to_dict()``."""
     from lpm.energy import StepStats, predict
@@ -103,6 +110,7 @@ def training_part(job: Job, spec: StudySpec, train: Mapping[str, Any]) -> Traini
         duration_s=float(train["duration_s"]),
         prediction=PredictionRecord.from_prediction(prediction),
         provenance=_provenance(train),
+        resumed_at=resumed_at(train),
     )
 
 

@@ -66,6 +66,11 @@ class Measure(_Strict):
     autoencoder_iterations: int = Field(
         100, ge=1, description="iterations of the autoencoder trained before each run"
     )
+    checkpoint_every: int = Field(
+        500,
+        ge=1,
+        description="training iterations between checkpoints; a killed job resumes from its last",
+    )
 
 
 class Targets(_Strict):
