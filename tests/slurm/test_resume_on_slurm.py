@@ -1,0 +1,127 @@
+"""A real measurement killed by Slurm mid-training resumes from its checkpoint.
+
+lpm's own measurement (lpm.ldm trains and samples) runs as a Slurm job; once its first
+checkpoint is written the job is preempted (``scontrol requeue``) or cancelled
+(``scancel``). Slurm kills it (SIGKILL after KillWait, 2 s here). The requeued job, or the
+study run again, goes on from the checkpoint: its record says at which iteration, and its
+step statistics hold both processes' measured steps.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from tests.slurm.cluster import ACCOUNT, SlurmCluster
+
+from lpm.study.executors import SlurmExecutor
+from lpm.study.grid import jobs
+from lpm.study.runner import run_study
+from lpm.study.slurm import SlurmOptions, submissions
+from lpm.study.spec import spec_from_dict
+
+REPO = Path(__file__).resolve().parents[2]
+ITERATIONS = 120  # ~5 s on one CPU thread: a kill 2 s after the first checkpoint lands mid-way
+REAL = {
+    "name": "resume-on-slurm",
+    "design": "one_factor",
+    "dims": [2],
+    "image_sizes": {"2d": [16]},
+    "model_sizes": ["small"],
+    "processes": [1],
+    "steps": [2],
+    "batch_size": 1,
+    "threads": 1,
+    "measure": {
+        "train_iterations": ITERATIONS - 1, "warmup_iterations": 1, "checkpoint_every": 10,
+        "samples": 1, "interval_s": 0.05, "autoencoder_iterations": 1,
+    },
+}  # fmt: skip
+STAGES_OFF = {"quality": False, "tradeoff": False}
+
+
+@pytest.fixture
+def real_jobs(slurm_env: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> SlurmCluster:
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    return slurm_env
+
+
+def _executor(out: Path) -> SlurmExecutor:
+    opts = SlurmOptions(time_min=5, gpus_per_task=0, account=ACCOUNT)
+    return SlurmExecutor(out / "slurm", options=opts, poll_s=0.5)
+
+
+def _at_first_checkpoint(out: Path, action) -> threading.Thread:
+    """In a thread: once the job's training has written a checkpoint, ACTION(slurm job id)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            subs = submissions(out / "slurm")
+            ckpt = (
+                out / "work" / subs[0]["job"] / "train" / "checkpoints" / "last.pt"
+                if subs
+                else None
+            )
+            if ckpt is not None and ckpt.exists():
+                action(subs[0]["slurm_job_id"])
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _check_resumed(out: Path) -> None:
+    (record,) = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    (at,) = record["train"]["resumed_at"]
+    assert 0 < at < ITERATIONS and at % 10 == 0, at
+    # both processes' measured steps, each without its warm-up of 1
+    assert record["train"]["step_stats"]["count"] == (at - 1) + (ITERATIONS - at - 1)
+    (job,) = jobs(spec_from_dict(REAL))
+    losses = (out / "work" / job.job_id / "train" / "losses.jsonl").read_text().splitlines()
+    assert [json.loads(x)["iteration"] for x in losses] == list(range(1, ITERATIONS + 1))
+
+
+def test_a_preempted_job_is_requeued_and_resumes_from_its_checkpoint(
+    real_jobs: SlurmCluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "study"
+
+    def preempt(job_id: str) -> None:  # as a preemption with requeue does
+        real_jobs.run(["scontrol", "requeue", job_id])
+        deadline = time.monotonic() + 20
+        while real_jobs.state(job_id) != "PENDING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        real_jobs.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"])
+
+    watcher = _at_first_checkpoint(out, preempt)
+    outcome = run_study(
+        spec_from_dict(REAL), out, executor=_executor(out), progress=False, **STAGES_OFF
+    )
+    watcher.join()
+    assert not outcome.failed, outcome.failed
+    assert len(submissions(out / "slurm")) == 1  # Slurm started the same job again
+    _check_resumed(out)
+
+
+def test_a_cancelled_job_resumes_when_the_study_runs_again(
+    real_jobs: SlurmCluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "study"
+    spec = spec_from_dict(REAL)
+    watcher = _at_first_checkpoint(out, lambda j: real_jobs.run(["scancel", j]))
+    first = run_study(spec, out, executor=_executor(out), progress=False, **STAGES_OFF)
+    watcher.join()
+    assert "CANCELLED" in next(iter(first.failed.values()))
+    again = run_study(spec, out, executor=_executor(out), progress=False, **STAGES_OFF)
+    assert not again.failed, again.failed
+    subs = submissions(out / "slurm")
+    assert Counter(s["job"] for s in subs) == {subs[0]["job"]: 2}
+    _check_resumed(out)
