@@ -81,3 +81,9 @@ def test_the_report_section_puts_slurm_beside_lpm(tmp_path: Path) -> None:
     samples = sum(r.sample.samples * r.sample.energy_per_sample_j_mean for r in recs)
     assert lpm_j == pytest.approx(train.energy_j_mean * train.count + samples)  # train once
     assert '<td class="num">31,250</td>' in html and f"{31250 / lpm_j:,.2f}</td>" in html
+    assert "killed and resumed" not in html
+
+    resumed = [r.model_copy(update={"train": r.train.model_copy(update={"resumed_at": [4000]})})
+               for r in recs]  # fmt: skip
+    html = slurm_section(tmp_path, resumed)
+    assert "training killed and resumed from its checkpoint at iteration 4,000" in html

@@ -50,6 +50,16 @@ def _n(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else num(value)
 
 
+def resumed_note(records: Sequence[ScenarioRecord]) -> str:
+    """ " – resumed at iteration N" when the job's training went on after a kill, else ""."""
+    at = sorted({i for r in records if r.train is not None for i in r.train.resumed_at})
+    if not at:
+        return ""
+    return "<br>training killed and resumed from its checkpoint at iteration " + ", ".join(
+        f"{i:,}" for i in at
+    )
+
+
 def _row(job: dict[str, Any], records: Sequence[ScenarioRecord]) -> list[str]:
     slurm_j = _f(job.get("consumed_energy_j"))
     lpm_j = lpm_energy_j(records)
@@ -60,7 +70,7 @@ def _row(job: dict[str, Any], records: Sequence[ScenarioRecord]) -> list[str]:
     return [
         esc(job["job_id"]),
         f"{esc(job.get('job') or job.get('name', ''))}<br><span class='small'>"
-        f"{esc(scenarios)}</span>",
+        f"{esc(scenarios)}{resumed_note(records)}</span>",
         esc(job.get("state", "")),
         _n(_f(job.get("elapsed_s"))),
         _n(lpm_s),
@@ -97,6 +107,9 @@ def slurm_section(study_dir: Path, records: Sequence[ScenarioRecord]) -> str:
         "is the node's (every job on a shared node is charged all of it) over the whole "
         "job; lpm's is what it measured of the training steps and samples, the part it "
         "extrapolates. A ratio far above 1 says the job's overhead or its neighbours "
-        "dominate the node's energy.</p>"
+        "dominate the node's energy. A job whose training was killed (a preemption, "
+        "<code>scancel</code>) went on from its last checkpoint when Slurm requeued it or "
+        "the study ran again; its lpm run time is the last process's, and its step "
+        "statistics pool every process's measured steps.</p>"
     )
     return HEADING + intro + table(headers, rows, {3, 4, 5, 6, 7, 8, 9})
