@@ -420,9 +420,13 @@ def test_ctrl_c_in_train_says_where_to_resume_and_writes_no_summary(
     assert f"checkpoint at {checkpoint} (iteration 2)" in line and "again to resume" in line
     assert not (out / "summary.json").exists() and not (out / "ldm.pt").exists()
     _record_says_interrupted(out, "train")
-    code, _, err = run_main(argv, capsys)  # the same command resumes
+    code, shown, err = run_main(argv, capsys)  # the same command resumes
     assert code == 0, err
-    assert json.loads((out / "summary.json").read_text())["resumed_from"] == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_from"] == 2
+    assert [row["start"] for row in summary["segments"]] == [0, 2]
+    row = next(x for x in shown.splitlines() if "resumed" in x)
+    assert "at iteration 2 (2 processes; energy: this one's)" in row
 
 
 def test_ctrl_c_in_train_autoencoder_and_sample(

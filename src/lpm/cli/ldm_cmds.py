@@ -155,11 +155,22 @@ def _energy_rows(result: Any) -> list[tuple[str, str]]:
 def _stage_rows(result: Any) -> list[tuple[str, str]]:
     """The rows every training stage's table ends with: energy, cost per iteration, size."""
     return [
+        *_resumed_rows(result),
         *_energy_rows(result),
         ("energy / iteration", f"{result.energy_per_iteration_j:.2f} J"),
         ("FLOPs / iteration", _flops(result.flops_per_iteration)),
         ("parameters", f"{result.parameters:,}"),
     ]
+
+
+def _resumed_rows(result: Any) -> list[tuple[str, str]]:
+    """A "resumed" row when the run went on from a checkpoint (energy: this process's)."""
+    extra = result.extra or {}
+    start = int(extra.get("resumed_from") or 0)
+    if not start:
+        return []
+    processes = len(extra.get("segments") or []) or 2
+    return [("resumed", f"at iteration {start:,} ({processes} processes; energy: this one's)")]
 
 
 def _flops(value: int | None) -> str:
