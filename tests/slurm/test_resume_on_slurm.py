@@ -22,7 +22,7 @@ from lpm.study.executors import SlurmExecutor
 from lpm.study.grid import jobs
 from lpm.study.runner import run_study
 from lpm.study.slurm import SlurmOptions, submissions
-from lpm.study.spec import spec_from_dict
+from lpm.study.spec import StudySpec, spec_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
 ITERATIONS = 120  # ~5 s on one CPU thread: a kill 2 s after the first checkpoint lands mid-way
@@ -78,14 +78,22 @@ def _at_first_checkpoint(out: Path, action) -> threading.Thread:
     return thread
 
 
-def _check_resumed(out: Path) -> None:
-    (record,) = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    (at,) = record["train"]["resumed_at"]
+def _check_resumed(out: Path, spec: StudySpec, killed_job: str) -> None:
+    """The killed job's records say where it resumed and pool both processes' steps;
+    the other jobs' ran in one process."""
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    ids = {sc for job in jobs(spec) for sc in job.scenario_ids}
+    assert sorted(r["scenario_id"] for r in records) == sorted(ids)  # each once
+    killed = [r for r in records if r["scenario_id"].startswith(killed_job + "-")]
+    assert killed and all(r["train"] == killed[0]["train"] for r in killed)
+    (at,) = killed[0]["train"]["resumed_at"]
     assert 0 < at < ITERATIONS and at % 10 == 0, at
     # both processes' measured steps, each without its warm-up of 1
-    assert record["train"]["step_stats"]["count"] == (at - 1) + (ITERATIONS - at - 1)
-    (job,) = jobs(spec_from_dict(REAL))
-    losses = (out / "work" / job.job_id / "train" / "losses.jsonl").read_text().splitlines()
+    assert killed[0]["train"]["step_stats"]["count"] == (at - 1) + (ITERATIONS - at - 1)
+    others = [r for r in records if r not in killed]
+    assert all(r["train"]["resumed_at"] == [] for r in others)
+    train = out / "work" / killed_job / "train"
+    losses = (train / "losses.jsonl").read_text().splitlines()
     assert [json.loads(x)["iteration"] for x in losses] == list(range(1, ITERATIONS + 1))
 
 
@@ -107,15 +115,18 @@ def test_a_preempted_job_is_requeued_and_resumes_from_its_checkpoint(
     )
     watcher.join()
     assert not outcome.failed, outcome.failed
-    assert len(submissions(out / "slurm")) == 1  # Slurm started the same job again
-    _check_resumed(out)
+    (sub,) = submissions(out / "slurm")  # Slurm started the same job again
+    _check_resumed(out, spec_from_dict(REAL), sub["job"])
 
 
 def test_a_cancelled_job_resumes_when_the_study_runs_again(
     real_jobs: SlurmCluster, tmp_path: Path
 ) -> None:
     out = tmp_path / "study"
-    spec = spec_from_dict(REAL)
+    spec = spec_from_dict(
+        {**REAL, "design": "full", "steps": [2, 1], "image_sizes": {"2d": [16, 32]}}
+    )
+    assert len(jobs(spec)) == 2 and sum(len(j.scenario_ids) for j in jobs(spec)) == 4
     watcher = _at_first_checkpoint(out, lambda j: real_jobs.run(["scancel", j]))
     first = run_study(spec, out, executor=_executor(out), progress=False, **STAGES_OFF)
     watcher.join()
@@ -123,5 +134,9 @@ def test_a_cancelled_job_resumes_when_the_study_runs_again(
     again = run_study(spec, out, executor=_executor(out), progress=False, **STAGES_OFF)
     assert not again.failed, again.failed
     subs = submissions(out / "slurm")
-    assert Counter(s["job"] for s in subs) == {subs[0]["job"]: 2}
-    _check_resumed(out)
+    killed = subs[0]["job"]
+    assert Counter(s["job"] for s in subs) == {
+        killed: 2,
+        **{j.job_id: 1 for j in jobs(spec) if j.job_id != killed},
+    }
+    _check_resumed(out, spec, killed)
