@@ -125,11 +125,14 @@ def _measure(job: Job, spec: StudySpec, work_dir: Path) -> list[ScenarioRecord]:
     started = time.monotonic()
     train_cfg = train_settings(job, spec, work_dir)
     step_counts = sorted(set(synthesis_steps(job, spec).values()), reverse=True)
-    plan = {
+    plan = {  # every setting, defaults too: a newer lpm with other defaults starts over
         "job": job.job_id,
         "processes": job.processes,
-        "train": train_cfg,
-        "sample": {str(n): _sample_settings(job, spec, work_dir, n) for n in step_counts},
+        "train": TrainConfig(**train_cfg).model_dump(mode="json"),
+        "sample": {
+            str(n): SampleConfig(**_sample_settings(job, spec, work_dir, n)).model_dump(mode="json")
+            for n in step_counts
+        },
     }
     progress = Progress(work_dir, plan)
     progress.open()  # a killed measurement of this plan goes on; other settings start over
