@@ -22,7 +22,7 @@ from lpm.study.executors import SlurmExecutor
 from lpm.study.grid import jobs
 from lpm.study.runner import run_study
 from lpm.study.slurm import SlurmOptions, submissions
-from lpm.study.spec import StudySpec, spec_from_dict
+from lpm.study.spec import spec_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
 ITERATIONS = 120  # ~5 s on one CPU thread: a kill 2 s after the first checkpoint lands mid-way
@@ -56,21 +56,19 @@ def _executor(out: Path) -> SlurmExecutor:
     return SlurmExecutor(out / "slurm", options=opts, poll_s=0.5)
 
 
-def _at_first_checkpoint(out: Path, action) -> threading.Thread:
-    """In a thread: once the job's training has written a checkpoint, ACTION(slurm job id)."""
+def _at_first_checkpoint(out: Path, index: int, action) -> threading.Thread:
+    """In a thread: once the INDEX-th submitted job's training has written a checkpoint,
+    ACTION(its Slurm job id)."""
 
     def watch() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             subs = submissions(out / "slurm")
-            ckpt = (
-                out / "work" / subs[0]["job"] / "train" / "checkpoints" / "last.pt"
-                if subs
-                else None
-            )
-            if ckpt is not None and ckpt.exists():
-                action(subs[0]["slurm_job_id"])
-                return
+            if len(subs) > index:
+                train = out / "work" / subs[index]["job"] / "train"
+                if (train / "checkpoints" / "last.pt").exists():
+                    action(subs[index]["slurm_job_id"])
+                    return
             time.sleep(0.05)
 
     thread = threading.Thread(target=watch, daemon=True)
@@ -78,29 +76,26 @@ def _at_first_checkpoint(out: Path, action) -> threading.Thread:
     return thread
 
 
-def _check_resumed(out: Path, spec: StudySpec, killed_job: str) -> None:
-    """The killed job's records say where it resumed and pool both processes' steps;
-    the other jobs' ran in one process."""
-    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    ids = {sc for job in jobs(spec) for sc in job.scenario_ids}
-    assert sorted(r["scenario_id"] for r in records) == sorted(ids)  # each once
-    killed = [r for r in records if r["scenario_id"].startswith(killed_job + "-")]
-    assert killed and all(r["train"] == killed[0]["train"] for r in killed)
-    (at,) = killed[0]["train"]["resumed_at"]
+def _check_resumed(records: list[dict], job: str, work: Path) -> None:
+    """JOB's records say where it resumed and pool both processes' measured steps."""
+    mine = [r for r in records if r["scenario_id"].startswith(job + "-")]
+    assert len(mine) == 2 and mine[0]["train"] == mine[1]["train"]
+    (at,) = mine[0]["train"]["resumed_at"]
     assert 0 < at < ITERATIONS and at % 10 == 0, at
     # both processes' measured steps, each without its warm-up of 1
-    assert killed[0]["train"]["step_stats"]["count"] == (at - 1) + (ITERATIONS - at - 1)
-    others = [r for r in records if r not in killed]
-    assert all(r["train"]["resumed_at"] == [] for r in others)
-    train = out / "work" / killed_job / "train"
-    losses = (train / "losses.jsonl").read_text().splitlines()
+    assert mine[0]["train"]["step_stats"]["count"] == (at - 1) + (ITERATIONS - at - 1)
+    losses = (work / job / "train" / "losses.jsonl").read_text().splitlines()
     assert [json.loads(x)["iteration"] for x in losses] == list(range(1, ITERATIONS + 1))
 
 
-def test_a_preempted_job_is_requeued_and_resumes_from_its_checkpoint(
-    real_jobs: SlurmCluster, tmp_path: Path
-) -> None:
+def test_killed_jobs_resume_from_their_checkpoints(real_jobs: SlurmCluster, tmp_path: Path) -> None:
+    """A study of 4 scenarios in 2 real jobs: one preempted (requeued by Slurm), the other
+    cancelled (run again with the study); both go on from their checkpoints."""
     out = tmp_path / "study"
+    spec = spec_from_dict(
+        {**REAL, "design": "full", "steps": [2, 1], "image_sizes": {"2d": [16, 32]}}
+    )
+    assert len(jobs(spec)) == 2 and sum(len(j.scenario_ids) for j in jobs(spec)) == 4
 
     def preempt(job_id: str) -> None:  # as a preemption with requeue does
         real_jobs.run(["scontrol", "requeue", job_id])
@@ -109,34 +104,25 @@ def test_a_preempted_job_is_requeued_and_resumes_from_its_checkpoint(
             time.sleep(0.05)
         real_jobs.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"])
 
-    watcher = _at_first_checkpoint(out, preempt)
-    outcome = run_study(
-        spec_from_dict(REAL), out, executor=_executor(out), progress=False, **STAGES_OFF
-    )
-    watcher.join()
-    assert not outcome.failed, outcome.failed
-    (sub,) = submissions(out / "slurm")  # Slurm started the same job again
-    _check_resumed(out, spec_from_dict(REAL), sub["job"])
-
-
-def test_a_cancelled_job_resumes_when_the_study_runs_again(
-    real_jobs: SlurmCluster, tmp_path: Path
-) -> None:
-    out = tmp_path / "study"
-    spec = spec_from_dict(
-        {**REAL, "design": "full", "steps": [2, 1], "image_sizes": {"2d": [16, 32]}}
-    )
-    assert len(jobs(spec)) == 2 and sum(len(j.scenario_ids) for j in jobs(spec)) == 4
-    watcher = _at_first_checkpoint(out, lambda j: real_jobs.run(["scancel", j]))
+    watchers = [
+        _at_first_checkpoint(out, 0, preempt),
+        _at_first_checkpoint(out, 1, lambda j: real_jobs.run(["scancel", j])),
+    ]
     first = run_study(spec, out, executor=_executor(out), progress=False, **STAGES_OFF)
-    watcher.join()
-    assert "CANCELLED" in next(iter(first.failed.values()))
+    for w in watchers:
+        w.join()
+    preempted, cancelled = (s["job"] for s in submissions(out / "slurm"))
+    assert list(first.failed) == [cancelled] and "CANCELLED" in first.failed[cancelled]
+    assert sorted(first.measured_ids) == sorted(
+        next(j for j in jobs(spec) if j.job_id == preempted).scenario_ids
+    )
+
     again = run_study(spec, out, executor=_executor(out), progress=False, **STAGES_OFF)
     assert not again.failed, again.failed
     subs = submissions(out / "slurm")
-    killed = subs[0]["job"]
-    assert Counter(s["job"] for s in subs) == {
-        killed: 2,
-        **{j.job_id: 1 for j in jobs(spec) if j.job_id != killed},
-    }
-    _check_resumed(out, spec, killed)
+    assert Counter(s["job"] for s in subs) == {preempted: 1, cancelled: 2}  # requeued in place
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    ids = [sc for job in jobs(spec) for sc in job.scenario_ids]
+    assert sorted(r["scenario_id"] for r in records) == sorted(ids)  # each once
+    for job in (preempted, cancelled):
+        _check_resumed(records, job, out / "work")

@@ -58,7 +58,9 @@ def earlier(state: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return [dict(s) for s in found if isinstance(s, Mapping)]
 
 
-def pooled(earlier_segments: Sequence[Mapping[str, Any]], own: StepStats | None) -> Any:
+def pooled(
+    earlier_segments: Sequence[Mapping[str, Any]], own: StepStats | None
+) -> StepStats | None:
     """The run's step statistics: the earlier segments' pooled with OWN (None: not measured).
 
     Without earlier segments, OWN as it is. None when no segment measured a step.
