@@ -11,7 +11,7 @@ import pytest
 from lpm.energy import StepStats, pool_step_stats
 from lpm.ldm import checkpoint as ckpt
 from lpm.provenance import Provenance
-from tests.ldm.helpers import set_threads, tiny_ldm
+from tests.ldm.helpers import set_threads, tiny_autoencoder, tiny_ldm
 
 
 def _stats(durations: np.ndarray, power: float, power_std: float, **kw) -> StepStats:
@@ -94,3 +94,14 @@ def test_a_run_in_one_process_has_one_segment(tmp_path: Path, ae2d: Path) -> Non
     summary = json.loads((run / "summary.json").read_text())
     assert summary["segments"] == [{"start": 0, "end": 3, "measured_steps": 3}]
     assert summary["step_stats"]["count"] == 3
+
+
+def test_a_resumed_autoencoder_run_pools_its_segments(tmp_path: Path) -> None:
+    set_threads()
+    run = tmp_path / "ae"
+    tiny_autoencoder(run, iterations=2, checkpoint_every=2)
+    tiny_autoencoder(run, iterations=4, checkpoint_every=2)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["resumed_from"] == 2
+    assert [row["start"] for row in summary["segments"]] == [0, 2]
+    assert summary["step_stats"]["count"] == 4

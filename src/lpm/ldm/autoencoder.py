@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from lpm.errors import LpmError
 from lpm.ldm import checkpoint as ckpt
+from lpm.ldm import segments
 from lpm.ldm import stage as loop
 from lpm.ldm.config import AutoencoderConfig
 from lpm.ldm.data import make_dataset, make_loader
@@ -229,7 +230,13 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
     tracker = loop.stage_tracker(cfg, meters=meters, run_name="train-autoencoder", rt=rt)
     with tracker:
         loop.run_iterations(
-            stage, cfg, tracker, start=start, first_batch=first_batch, label="autoencoder"
+            stage,
+            cfg,
+            tracker,
+            start=start,
+            first_batch=first_batch,
+            label="autoencoder",
+            earlier_segments=segments.earlier(state),
         )
         ckpt.save_atomic(
             {
@@ -244,6 +251,9 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             out / AUTOENCODER_FILE,
         )
     summary, measured = training_measurements(tracker, max(cfg.iterations - start, 0))
+    rows = segments.pool_measured(
+        measured, segments.earlier(state), start=start, end=max(cfg.iterations, start)
+    )
     losses = stage.losses
     result = AutoencoderResult(
         out=out,
@@ -258,7 +268,7 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
             "dims": cfg.dims,
             "size": list(cfg.size),
             "downsample": cfg.downsample,
-            **loop.common_extra(summary, rt, start=start, cfg=cfg),
+            **loop.common_extra(summary, rt, start=start, cfg=cfg, segment_rows=rows),
             "it_energy_j": float(summary.it_energy_kwh) * J_PER_KWH,
         },
     )
