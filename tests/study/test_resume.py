@@ -61,15 +61,20 @@ def _ctrl_c_at(monkeypatch: pytest.MonkeyPatch, iteration: int) -> None:
     monkeypatch.setattr(diffusion, "stage2_step", step)
 
 
+def _killed_in_training(job, spec, work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measure JOB into WORK, cut by a Ctrl-C at iteration 5 of 7 (the last checkpoint: 4)."""
+    with monkeypatch.context() as m:
+        _ctrl_c_at(m, 5)
+        with pytest.raises(KeyboardInterrupt):
+            measure_job(job, spec, work)
+
+
 def test_a_job_killed_in_training_resumes_from_its_checkpoint(
     job_and_spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job, spec = job_and_spec
     work = tmp_path / "work"
-    with monkeypatch.context() as m:
-        _ctrl_c_at(m, 5)  # 7 iterations, a checkpoint every 2: the last one at 4
-        with pytest.raises(KeyboardInterrupt):
-            measure_job(job, spec, work)
+    _killed_in_training(job, spec, work, monkeypatch)
     assert int(ckpt.load(work / "train" / "checkpoints" / ckpt.LAST)["iteration"]) == 4
 
     records = measure_job(job, spec, work)
@@ -132,10 +137,7 @@ def test_other_settings_start_the_job_over(
 ) -> None:
     job, spec = job_and_spec
     work = tmp_path / "work"
-    with monkeypatch.context() as m:
-        _ctrl_c_at(m, 5)
-        with pytest.raises(KeyboardInterrupt):
-            measure_job(job, spec, work)
+    _killed_in_training(job, spec, work, monkeypatch)
     other = spec_from_dict({**TINY, "measure": {**TINY["measure"], "samples": 2}})
     (job2,) = jobs(other)
     records = measure_job(job2, other, work)
