@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lpm.carbon import DEFAULT_PUE, DEFAULT_REGION
 from lpm.errors import LpmError
-from lpm.ldm.presets import MODELS, UNET_DOWNSAMPLE
+from lpm.ldm.presets import CODEBOOK_SIZE, MODELS, UNET_DOWNSAMPLE
 from lpm.sizes import check_dims
 
 SCHEDULES: tuple[str, ...] = ("scaled_linear_beta", "linear_beta", "cosine", "sigmoid_beta")
@@ -118,7 +118,9 @@ class AutoencoderConfig(_Base, TrackingFields):
     lr_discriminator: float = Field(5e-4, gt=0, description="Learning rate of the discriminator.")
     downsample: Literal[4, 8] = Field(4, description="4 or 8.")
     latent_channels: int = Field(3, ge=1, description="Channels of the latent space.")
-    num_embeddings: int = Field(256, ge=2, description="Vectors in the VQ codebook.")
+    num_embeddings: int | None = Field(
+        None, ge=2, description="Vectors in the VQ codebook (default: 256 in 2D, 2048 in 3D)."
+    )
     channels: int = Field(64, ge=8, description="Base channels of the autoencoder.")
     adv_weight: float = Field(0.01, ge=0, description="Weight of the adversarial loss.")
     adv_warmup_iterations: int = Field(
@@ -143,6 +145,8 @@ class AutoencoderConfig(_Base, TrackingFields):
     @model_validator(mode="after")
     def _check(self) -> AutoencoderConfig:
         self._full_size()
+        if self.num_embeddings is None:
+            object.__setattr__(self, "num_embeddings", CODEBOOK_SIZE[self.dims])
         _check_divisible(self.size, self.downsample, f"a {self.downsample}x autoencoder")
         return self
 
