@@ -90,3 +90,57 @@ def launch(
     for code, text in results:
         assert code == 0, text[-3000:]
     return [json.loads(Path(f"{out}.{r}").read_text()) for r in range(world)]
+
+
+def write_result(out: str, integration: Any, rank: int, **extra: Any) -> None:
+    """A worker's result (``<out>.<RANK>``): what the DDP tests compare between ranks.
+
+    INTEGRATION is the handler or callback (it has ``summary``, ``record_path`` and
+    ``session``); EXTRA adds or replaces fields (e.g. an engine's own metrics).
+    """
+    result = {
+        "rank": rank,
+        "record": str(integration.record_path) if integration.record_path else None,
+        "it_energy_kwh": integration.summary.it_energy_kwh,
+        "prediction": integration.session.prediction.to_dict(),
+        **extra,
+    }
+    if "metrics" not in result:
+        result["metrics"] = integration.session.metrics()
+    Path(f"{out}.{os.environ['RANK']}").write_text(json.dumps(result))
+
+
+def one_job_record(log_dir: Path, r0: dict[str, Any], r1: dict[str, Any]) -> Any:
+    """The job's one record (rank 0's), finished, with the host measured once: its summary."""
+    from lpm.energy import read_run
+
+    records = sorted(log_dir.glob("*.jsonl"))
+    assert [p.name for p in records] == [Path(r0["record"]).name]  # one record, rank 0's
+    assert r1["record"] is None
+    run = read_run(records[0])
+    assert run.status == "finished"
+    assert sorted(c.kind for c in run.components) == ["cpu", "dram"]  # the host once
+    assert run.context["distributed"]["world_size"] == 2
+    return run
+
+
+def one_prediction_note(run: Any, framework: str | None = None, n: int | None = None) -> None:
+    """The whole run's prediction is noted once (by rank 0), as ``predicted whole run``."""
+    notes = [f for f in run.faults if "predicted whole run" in f]
+    assert len(notes) == 1  # noted by rank 0 only
+    if framework is not None:
+        assert notes[0].startswith(f"predicted whole run ({framework}): {n}")
+
+
+def same_numbers_on_every_rank(
+    r0: dict[str, Any], r1: dict[str, Any], *, metrics: bool = True
+) -> None:
+    """Every rank ends with the job's energy and prediction (and metrics, where asked)."""
+    import pytest
+
+    assert r1["it_energy_kwh"] == pytest.approx(r0["it_energy_kwh"])
+    assert r1["prediction"]["energy_kwh_mean"] == pytest.approx(r0["prediction"]["energy_kwh_mean"])
+    if metrics:
+        for key in ("energy_kwh", "power_w", "co2e_kg", "predicted_kwh"):
+            assert r0["metrics"][key] > 0, key
+            assert r1["metrics"][key] == pytest.approx(r0["metrics"][key]), key

@@ -7,7 +7,6 @@ tiny GPT-2 built from a config: nothing is downloaded.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -15,6 +14,7 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
 from lpm.integrations.huggingface import EnergyCallback
+from tests.integrations.ddp_launch import write_result
 
 
 def main() -> None:
@@ -45,17 +45,7 @@ def main() -> None:
         model=model, args=args, train_dataset=data, eval_dataset=data[:8], callbacks=[callback]
     )
     trainer.train()
-    s = callback.summary
-    result = {
-        "rank": args.process_index,
-        "world_size": args.world_size,
-        "record": str(callback.record_path) if callback.record_path else None,
-        "it_energy_kwh": s.it_energy_kwh,
-        "prediction": callback.session.prediction.to_dict(),
-        "metrics": callback.session.metrics(),
-    }
-    with open(f"{out}.{os.environ['RANK']}", "w") as f:
-        json.dump(result, f)
+    write_result(out, callback, args.process_index, world_size=args.world_size)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ epoch, both engines measured by one EnergyHandler.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 
@@ -20,6 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from lpm.integrations.ignite import EnergyHandler
+from tests.integrations.ddp_launch import write_result
 
 
 def main() -> None:
@@ -55,17 +54,9 @@ def main() -> None:
     trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: evaluator.run(val))
     trainer.run(loader, max_epochs=2)
 
-    s = handler.summary
-    result = {
-        "rank": dist.get_rank(),
-        "record": str(handler.record_path) if handler.record_path else None,
-        "it_energy_kwh": s.it_energy_kwh,
-        "prediction": handler.session.prediction.to_dict(),
-        "metrics": dict(trainer.state.metrics),
-    }
+    rank = dist.get_rank()
     dist.destroy_process_group()
-    with open(f"{out}.{os.environ['RANK']}", "w") as f:
-        json.dump(result, f)
+    write_result(out, handler, rank, metrics=dict(trainer.state.metrics))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ LOCAL_RANK and NODE_RANK, so Lightning joins the job instead of spawning process
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 
@@ -16,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from lpm.integrations.lightning import EnergyCallback
+from tests.integrations.ddp_launch import write_result
 
 
 class Tiny(pl.LightningModule):
@@ -49,16 +48,7 @@ def main() -> None:
         enable_model_summary=False,
     )
     trainer.fit(Tiny(), DataLoader(data, batch_size=4))
-    s = callback.summary
-    result = {
-        "rank": trainer.global_rank,
-        "record": str(callback.record_path) if callback.record_path else None,
-        "it_energy_kwh": s.it_energy_kwh,
-        "prediction": callback.session.prediction.to_dict(),
-        "metrics": callback.session.metrics(),
-    }
-    with open(f"{out}.{os.environ['RANK']}", "w") as f:
-        json.dump(result, f)
+    write_result(out, callback, trainer.global_rank)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lpm.energy import read_run, read_windows
 from lpm.integrations.lightning import callback_class
-from tests.integrations.ddp_launch import launch
+from tests.integrations.ddp_launch import (
+    launch,
+    one_job_record,
+    one_prediction_note,
+    same_numbers_on_every_rank,
+)
 
 WORKER = Path(__file__).with_name("ddp_worker_lightning.py")
 
@@ -122,19 +127,9 @@ def test_the_trainers_loggers_get_the_numbers(tmp_path) -> None:
 def test_ddp_two_gloo_ranks_one_record_host_counted_once(tmp_path) -> None:
     r0, r1 = launch(WORKER, tmp_path / "energy", tmp_path / "result")
 
-    records = sorted((tmp_path / "energy").glob("*.jsonl"))
-    assert [p.name for p in records] == [Path(r0["record"]).name]  # one record, rank 0's
-    assert r1["record"] is None
-    run = read_run(records[0])
-    assert run.status == "finished"
-    kinds = sorted(c.kind for c in run.components)
-    assert kinds == ["cpu", "dram"]  # the host measured once, for both ranks' processes
-    assert run.context["distributed"]["world_size"] == 2
+    run = one_job_record(tmp_path / "energy", r0, r1)  # the host once, for both ranks
     # 32 samples over 2 ranks, batches of 4: 4 per rank per epoch, 2 epochs
     assert run.windows["train"]["count"] == 2 and run.steps == 8
     assert run.context["integration"]["prediction"]["n"] == 8
-    notes = [f for f in run.faults if "predicted whole run" in f]
-    assert len(notes) == 1  # noted by rank 0 only
-    # every rank gets the job's numbers
-    assert r1["it_energy_kwh"] == pytest.approx(r0["it_energy_kwh"])
-    assert r1["prediction"]["energy_kwh_mean"] == pytest.approx(r0["prediction"]["energy_kwh_mean"])
+    one_prediction_note(run)
+    same_numbers_on_every_rank(r0, r1, metrics=False)
