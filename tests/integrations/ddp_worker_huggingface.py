@@ -10,23 +10,16 @@ from __future__ import annotations
 import os
 import sys
 
-import torch
-from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments
 
 from lpm.integrations.huggingface import EnergyCallback
 from tests.integrations.ddp_launch import write_result
+from tests.integrations.tiny_models import tiny_gpt2
 
 
 def main() -> None:
     log_dir, out = sys.argv[1], sys.argv[2]
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=64, n_positions=16)
-    )
-    data = [
-        {"input_ids": torch.randint(0, 64, (8,)), "labels": torch.randint(0, 64, (8,))}
-        for _ in range(16)
-    ]
+    model, data = tiny_gpt2(16)
     args = TrainingArguments(
         output_dir=os.path.join(log_dir, "..", "out"),
         max_steps=6,

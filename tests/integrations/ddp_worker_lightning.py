@@ -7,7 +7,6 @@ LOCAL_RANK and NODE_RANK, so Lightning joins the job instead of spawning process
 from __future__ import annotations
 
 import sys
-import time
 
 import lightning.pytorch as pl
 import torch
@@ -15,20 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lpm.integrations.lightning import EnergyCallback
 from tests.integrations.ddp_launch import write_result
-
-
-class Tiny(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(8, 1)
-
-    def training_step(self, batch, idx):
-        time.sleep(0.003)
-        x, y = batch
-        return torch.nn.functional.mse_loss(self.layer(x), y)
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.01)
+from tests.integrations.tiny_models import lightning_module_class
 
 
 def main() -> None:
@@ -47,7 +33,7 @@ def main() -> None:
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(Tiny(), DataLoader(data, batch_size=4))
+    trainer.fit(lightning_module_class(pl)(), DataLoader(data, batch_size=4))
     write_result(out, callback, trainer.global_rank)
 
 

@@ -7,22 +7,15 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-import torch
 
 from lpm.energy import read_run, read_windows
+from tests.integrations.tiny_models import tiny_gpt2
 
 
 def _train(tmp_path, callback, report_to: list[str]) -> None:
-    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+    from transformers import Trainer, TrainingArguments
 
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=64, n_positions=16)
-    )
-    data = [
-        {"input_ids": torch.randint(0, 64, (8,)), "labels": torch.randint(0, 64, (8,))}
-        for _ in range(8)
-    ]
+    model, data = tiny_gpt2(8)
     args = TrainingArguments(
         output_dir=str(tmp_path / "out"),
         max_steps=6,

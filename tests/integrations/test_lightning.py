@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pytest
@@ -21,29 +20,9 @@ from tests.integrations.ddp_launch import (
     one_prediction_note,
     same_numbers_on_every_rank,
 )
+from tests.integrations.tiny_models import lightning_module_class
 
 WORKER = Path(__file__).with_name("ddp_worker_lightning.py")
-
-
-def _module_class(pl):
-    class Tiny(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer = torch.nn.Linear(8, 1)
-
-        def training_step(self, batch, idx):
-            time.sleep(0.003)
-            x, y = batch
-            return torch.nn.functional.mse_loss(self.layer(x), y)
-
-        def validation_step(self, batch, idx):
-            x, y = batch
-            self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.01)
-
-    return Tiny
 
 
 def _fit(pl, callback, tmp_path, **trainer_kw):
@@ -59,7 +38,9 @@ def _fit(pl, callback, tmp_path, **trainer_kw):
         default_root_dir=tmp_path,
         **trainer_kw,
     )
-    trainer.fit(_module_class(pl)(), DataLoader(data, batch_size=4), DataLoader(data, batch_size=8))
+    trainer.fit(
+        lightning_module_class(pl)(), DataLoader(data, batch_size=4), DataLoader(data, batch_size=8)
+    )
     return trainer
 
 
@@ -84,7 +65,7 @@ def test_fit_records_steps_windows_and_prediction(tmp_path, module) -> None:
 def test_a_failing_fit_ends_the_record_as_failed(tmp_path) -> None:
     import lightning.pytorch as pl
 
-    class Broken(_module_class(pl)):
+    class Broken(lightning_module_class(pl)):
         def training_step(self, batch, idx):
             if idx == 2:
                 raise RuntimeError("boom")
