@@ -32,7 +32,7 @@ from lpm.ldm.networks import (
     count_parameters,
 )
 from lpm.ldm.outputs import AUTOENCODER, check_output
-from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
+from lpm.ldm.presets import config_autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.results import AutoencoderResult
 from lpm.ldm.runtime import Runtime, amp_dtype_for
 from lpm.ldm.tracking import training_measurements
@@ -281,12 +281,6 @@ def train_autoencoder(cfg: AutoencoderConfig, *, meters: Any = None) -> Autoenco
 
 def _kwargs_of(cfg: AutoencoderConfig) -> dict[str, Any]:
     """The VQVAE's constructor arguments (also saved in autoencoder.pt)."""
-    kwargs = autoencoder_kwargs(
-        cfg.dims,
-        downsample=cfg.downsample,
-        latent_channels=cfg.latent_channels,
-        num_embeddings=cfg.num_embeddings,
-        channels=cfg.channels,
-    )
+    kwargs = config_autoencoder_kwargs(cfg)
     kwargs["ddp_sync"] = False  # stage 1 always trains in one process
     return kwargs

@@ -132,17 +132,11 @@ def _training_state(trainable: int, weights: int) -> dict[str, int]:
 
 def autoencoder_estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate:
     """Training the VQ-GAN of an AutoencoderConfig (lpm train-autoencoder)."""
-    from lpm.ldm.presets import autoencoder_kwargs, discriminator_kwargs
+    from lpm.ldm.presets import config_autoencoder_kwargs, discriminator_kwargs
 
     dev = _device_kind(device)
     size = tuple(cfg.size)
-    vq_kwargs = autoencoder_kwargs(
-        cfg.dims,
-        downsample=cfg.downsample,
-        latent_channels=cfg.latent_channels,
-        num_embeddings=cfg.num_embeddings,
-        channels=cfg.channels,
-    )
+    vq_kwargs = config_autoencoder_kwargs(cfg)
     vq_all, vq_trainable = vqvae_parameters(vq_kwargs)
     disc_kwargs = discriminator_kwargs(cfg.dims, size)
     disc = discriminator_parameters(disc_kwargs)

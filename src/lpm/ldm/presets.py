@@ -99,6 +99,18 @@ def autoencoder_kwargs(
     }
 
 
+def config_autoencoder_kwargs(cfg: Any) -> dict[str, Any]:
+    """:func:`autoencoder_kwargs` of an AutoencoderConfig (its dims, downsample, latent
+    channels, codebook and base channels)."""
+    return autoencoder_kwargs(
+        cfg.dims,
+        downsample=cfg.downsample,
+        latent_channels=cfg.latent_channels,
+        num_embeddings=cfg.num_embeddings,
+        channels=cfg.channels,
+    )
+
+
 def discriminator_kwargs(dims: int, size: tuple[int, ...], *, channels: int = 64) -> dict[str, Any]:
     """Keyword arguments for MONAI ``PatchDiscriminator`` (fewer layers for tiny images)."""
     check_dims(dims)
