@@ -28,19 +28,6 @@ def pool_step_stats(parts: Sequence[StepStats]) -> StepStats:
     measured = [p for p in parts if p.count > 0]
     if not measured:
         raise ValueError("no part measured a step after its warm-up")
-    if len(measured) == 1:
-        only = measured[0]
-        return StepStats.from_parts(
-            count=only.count,
-            duration_s_mean=only.duration_s_mean,
-            duration_s_std=only.duration_s_std,
-            power_w_mean=only.power_w_mean,
-            power_w_std=only.power_w_std,
-            provenance=Provenance.combine(p.provenance for p in parts),
-            window=only.window,
-            warmup_steps=sum(p.warmup_steps for p in parts),
-            power_samples=only.power_samples,
-        )
     n = sum(p.count for p in measured)
     d_mean = sum(p.count * p.duration_s_mean for p in measured) / n
     ss = sum(
@@ -65,7 +52,7 @@ def pool_step_stats(parts: Sequence[StepStats]) -> StepStats:
     return StepStats.from_parts(
         count=n,
         duration_s_mean=d_mean,
-        duration_s_std=math.sqrt(ss / (n - 1)),
+        duration_s_std=math.sqrt(ss / (n - 1)) if n > 1 else 0.0,
         power_w_mean=p_mean,
         power_w_std=math.sqrt(p_var),
         provenance=Provenance.combine(p.provenance for p in parts),
