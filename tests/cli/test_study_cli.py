@@ -32,10 +32,12 @@ def test_empty_grid(tmp_path: Path, capsys) -> None:
     assert "model_sizes" in line and "empty" in line
 
 
-def test_negative_budget(tmp_path: Path, capsys) -> None:
-    spec = _spec(tmp_path, measure={"train_iterations": -100})
+@pytest.mark.parametrize(("field", "value"), [("train_iterations", -100), ("checkpoint_every", 0)])
+def test_negative_budget(tmp_path: Path, capsys, field: str, value: int) -> None:
+    spec = _spec(tmp_path, measure={field: value})
     line = _one_line_error(["study", spec, "--out", str(tmp_path / "o")], capsys)
-    assert "measure.train_iterations" in line and "-100" in line
+    assert f"measure.{field}" in line and str(value) in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_unknown_region(tmp_path: Path, capsys) -> None:
