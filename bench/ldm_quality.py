@@ -83,6 +83,7 @@ def _train_autoencoder(args: argparse.Namespace, work: Path) -> Path:
         adv_weight=args.ae_adv_weight,
         adv_warmup_iterations=args.ae_adv_warmup,
         num_embeddings=args.ae_num_embeddings,
+        patch_size=args.ae_patch_size,
         n_items=args.n_items,
         seed=args.seed,
         out=out,
@@ -328,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--ae-num-embeddings", type=int, default=None, help="codebook (default: lpm's for --dims)"
+    )
+    parser.add_argument(
+        "--ae-patch-size", type=int, default=None, help="train the autoencoder on random crops"
     )
     parser.add_argument(
         "--ae-only",

@@ -32,6 +32,7 @@ from lpm.ldm.networks import (
     count_parameters,
 )
 from lpm.ldm.outputs import AUTOENCODER, check_output
+from lpm.ldm.patches import random_patches
 from lpm.ldm.presets import config_autoencoder_kwargs, discriminator_kwargs
 from lpm.ldm.results import AutoencoderResult
 from lpm.ldm.runtime import Runtime, amp_dtype_for
@@ -84,7 +85,7 @@ def _perceptual_loss(cfg: AutoencoderConfig, device: torch.device) -> torch.nn.M
 def _build(cfg: AutoencoderConfig, rt: Runtime) -> _Stage1:
     torch.manual_seed(cfg.seed)
     vqvae = build_autoencoder(_kwargs_of(cfg)).to(rt.device)
-    disc = build_discriminator(discriminator_kwargs(cfg.dims, cfg.size)).to(rt.device)
+    disc = build_discriminator(discriminator_kwargs(cfg.dims, cfg.train_shape)).to(rt.device)
     use_scaler = rt.needs_grad_scaler
     return _Stage1(
         vqvae=vqvae,
@@ -183,6 +184,7 @@ class _Stage1Loop:
     def step(self, iteration: int, batch: torch.Tensor) -> dict[str, float]:
         # --adv-weight 0: no discriminator work at all (in 3D on a CPU it is ~80 % of a step)
         adversarial = iteration >= self.adv_warmup and self.cfg.adv_weight > 0
+        batch = _patches(batch, self.cfg, iteration)
         self.losses.append(stage1_step(self.s, batch, self.cfg, self.rt, adversarial))
         return {"recon_l1": self.losses[-1]["recon_l1"]}
 
@@ -193,10 +195,18 @@ class _Stage1Loop:
         return None
 
 
+def _patches(batch: torch.Tensor, cfg: AutoencoderConfig, iteration: int) -> torch.Tensor:
+    """The batch as the step trains on it: random crops under --patch-size, else as is."""
+    return random_patches(
+        batch, cfg.train_shape, step=cfg.downsample, seed=cfg.seed, iteration=iteration
+    )
+
+
 def _count_flops(
     s: _Stage1, images: torch.Tensor, cfg: AutoencoderConfig, rt: Runtime
 ) -> int | None:
     """FLOPs of one full iteration (generator and discriminator), leaving no trace."""
+    images = _patches(images, cfg, 0)
     saved = copy.deepcopy(_state(s, 0, cfg))  # state_dict() holds live tensors
     adversarial = cfg.adv_weight > 0
     flops = count_flops(lambda: stage1_step(s, images, cfg, rt, adversarial=adversarial))

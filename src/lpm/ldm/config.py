@@ -122,6 +122,12 @@ class AutoencoderConfig(_Base, TrackingFields):
         None, ge=2, description="Vectors in the VQ codebook (default: 256 in 2D, 2048 in 3D)."
     )
     channels: int = Field(64, ge=8, description="Base channels of the autoencoder.")
+    patch_size: int | None = Field(
+        None,
+        ge=4,
+        description="Train on a random crop of this many voxels per axis from each image "
+        "(cheaper steps); default: whole images.",
+    )
     adv_weight: float = Field(0.01, ge=0, description="Weight of the adversarial loss.")
     adv_warmup_iterations: int = Field(
         -1, description="Iterations before the adversarial loss starts; -1 = a quarter."
@@ -148,7 +154,19 @@ class AutoencoderConfig(_Base, TrackingFields):
         if self.num_embeddings is None:
             object.__setattr__(self, "num_embeddings", CODEBOOK_SIZE[self.dims])
         _check_divisible(self.size, self.downsample, f"a {self.downsample}x autoencoder")
+        if self.patch_size is not None and self.patch_size % self.downsample:
+            raise ValueError(
+                f"patch_size {self.patch_size} is not a multiple of the autoencoder's "
+                f"downsampling {self.downsample}; use e.g. {self.downsample * 4}"
+            )
         return self
+
+    @property
+    def train_shape(self) -> tuple[int, ...]:
+        """The shape of what the autoencoder trains on: the patch, or the whole image."""
+        from lpm.ldm.patches import patch_shape
+
+        return patch_shape(self.size, self.patch_size)
 
 
 class TrainConfig(_Base, TrackingFields):

@@ -135,7 +135,7 @@ def autoencoder_estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate:
     from lpm.ldm.presets import config_autoencoder_kwargs, discriminator_kwargs
 
     dev = _device_kind(device)
-    size = tuple(cfg.size)
+    size = tuple(cfg.train_shape)  # the patch under --patch-size
     vq_kwargs = config_autoencoder_kwargs(cfg)
     vq_all, vq_trainable = vqvae_parameters(vq_kwargs)
     disc_kwargs = discriminator_kwargs(cfg.dims, size)
@@ -150,7 +150,7 @@ def autoencoder_estimate(cfg: Any, device: Any = "cpu") -> MemoryEstimate:
     )
     if cfg.perceptual_weights is not None and cfg.perceptual_weight > 0:
         parts["perceptual"] = PERCEPTUAL_PARAMETERS * FLOAT
-    parts["data"] = 2 * cfg.batch_size * n * FLOAT
+    parts["data"] = 2 * cfg.batch_size * _voxels(cfg.size) * FLOAT  # whole images are read
     parts["runtime"] = RUNTIME[dev]
     return MemoryEstimate(parts=parts, device=dev, stage="autoencoder")
 
