@@ -14,9 +14,10 @@ With ``--few N`` a second UNet is trained on only N training images, with the sa
 recipe, to show the copy check: it should copy, the model trained on many should not.
 
     .venv/bin/python bench/ldm_quality.py                                 # 2D 64² (~12 min)
-    .venv/bin/python bench/ldm_quality.py --dims 3 --size 32 --ae-iterations 1500 \\
-        --ae-channels 32 --ae-adv-weight 0 --iterations 1500 --batch-size 8 --n-items 128 \\
-        --montage bench/ldm_quality_3d.png                              # 3D 32³ (~11 min)
+    .venv/bin/python bench/ldm_quality.py --dims 3 --size 32 --ae-iterations 5000 \\
+        --ae-batch-size 8 --ae-patch-size 16 --ae-channels 32 --ae-adv-weight 0 \\
+        --iterations 2000 --batch-size 8 --n-items 128 \\
+        --montage bench/ldm_quality_3d.png                              # 3D 32³ (~16 min)
     .venv/bin/python bench/ldm_quality.py --dims 3 --size 32 --ae-only ...   # screen an AE
     .venv/bin/python bench/ldm_quality.py --ae-iterations 20 --iterations 20 --samples 16 \\
         --n-items 16 --no-montage                                       # smoke test
