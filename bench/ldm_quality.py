@@ -242,6 +242,18 @@ def _data_latent_std(run: Path, n: int) -> float:
     return float(z.std()) * float(blob["scale_factor"])
 
 
+def _gaps_closed(reports: dict[str, Any], row: str) -> dict[str, float | None]:
+    """gap_closed of reports[row] for every fidelity metric, between untrained and floor."""
+    return {
+        name: gap_closed(
+            _value(reports["untrained"], name),
+            _value(reports[row], name),
+            _value(reports["floor"], name),
+        )
+        for name in FIDELITY
+    }
+
+
 def _montage(path: Path, rows: dict[str, np.ndarray], dims: int) -> None:
     import matplotlib
 
@@ -389,22 +401,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "data": _data_latent_std(trained_run, min(args.n_items, 64)),
             **{k: float(v["latent_std"]) for k, v in results.items()},
         },
-        "gap_closed": {
-            name: gap_closed(
-                _value(reports["untrained"], name),
-                _value(reports["trained"], name),
-                _value(reports["floor"], name),
-            )
-            for name in FIDELITY
-        },
-        "gap_closed_bound": {
-            name: gap_closed(
-                _value(reports["untrained"], name),
-                _value(reports["autoencoder"], name),
-                _value(reports["floor"], name),
-            )
-            for name in FIDELITY
-        },
+        "gap_closed": _gaps_closed(reports, "trained"),
+        "gap_closed_bound": _gaps_closed(reports, "autoencoder"),
     }
     closed = [v for v in data["gap_closed"].values() if v is not None]
     ratio = data["latent_std"]["trained"] / data["latent_std"]["data"]
