@@ -41,4 +41,4 @@ def random_patches(
         ]
         index = tuple(slice(o, o + p) for o, p in zip(offsets, shape, strict=True))
         crops.append(image[(slice(None), *index)])
-    return torch.stack(crops).contiguous()
+    return torch.stack(crops)  # a fresh, contiguous tensor
